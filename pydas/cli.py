@@ -1,0 +1,441 @@
+"""The ``pydas`` command: log in to a Midas server, list, upload and download.
+
+Secrets never come from the command line (they would show in ``ps`` and in
+the shell history): a password or an API key is read from a prompt without
+echo, and an API key may also come from the ``MIDAS_API_KEY`` environment
+variable. Failures are reported as one line on stderr with exit status 1
+(``--debug`` shows the traceback); usage errors exit with status 2.
+"""
+
+import argparse
+import getpass
+import glob
+import json
+import logging
+import os
+import sys
+import time
+
+import pydas
+from pydas import config
+from pydas import progressbar
+from pydas import serverpaths
+from pydas.core import Communicator
+from pydas.exceptions import PydasException, ResponseError
+from pydas.session import Client
+from pydas.transfer import TransferError, TransferResult, finish
+
+ENV_URL = 'MIDAS_URL'
+ENV_EMAIL = 'MIDAS_EMAIL'
+ENV_API_KEY = 'MIDAS_API_KEY'
+
+# Midas answers midas.login with a short numeric id instead of a 32-character
+# token when the user must also give a one-time password (module mfa).
+MFA_TOKEN_ID_MAX_LENGTH = 10
+
+
+class CommandError(Exception):
+    """A failure reported to the user as one line, with exit status 1."""
+
+
+# Prompts ---------------------------------------------------------------------
+
+def prompt(label):
+    """Ask for a value on stderr and read one line from stdin.
+
+    :param label: the question, e.g. ``'Email: '``
+    :type label: string
+    :returns: the answer without its line ending
+    :rtype: string
+    :raises CommandError: at end of input
+    """
+    sys.stderr.write(label)
+    sys.stderr.flush()
+    line = sys.stdin.readline()
+    if not sys.stdin.isatty():
+        sys.stderr.write('\n')  # a terminal would have echoed the end of the line
+    if not line:
+        raise CommandError('no answer to "{0}" (end of input)'.format(label.strip(': ')))
+    return line.rstrip('\r\n')
+
+
+def prompt_secret(label):
+    """Ask for a secret without echoing it.
+
+    :func:`getpass.getpass` reads the terminal itself, so when stdin is not a
+    terminal (a pipe in a script or a test) the secret is read from stdin,
+    where nothing echoes it either.
+
+    :param label: the question, e.g. ``'Password: '``
+    :type label: string
+    :returns: the secret
+    :rtype: string
+    """
+    if sys.stdin.isatty():
+        return getpass.getpass(label, stream=sys.stderr)
+    return prompt(label)
+
+
+# Credentials -----------------------------------------------------------------
+
+def saved_settings():
+    """Return the settings of ``pydas login``, overridden by the environment.
+
+    :returns: the keys ``url``, ``email`` and ``api_key`` that are known
+    :rtype: dict[string, string]
+    """
+    settings = config.load()
+    for key, variable in (('url', ENV_URL), ('email', ENV_EMAIL), ('api_key', ENV_API_KEY)):
+        if os.environ.get(variable):
+            settings[key] = os.environ[variable]
+    return settings
+
+
+def require_credentials():
+    """Return the saved URL, e-mail and API key, or fail if any is missing.
+
+    :rtype: dict[string, string]
+    :raises CommandError: when not logged in
+    """
+    settings = saved_settings()
+    missing = [key for key in config.KEYS if not settings.get(key)]
+    if missing:
+        raise CommandError('not logged in (no {0}): run "pydas login" or set {1}, {2} and {3}'
+                           .format(', '.join(missing), ENV_URL, ENV_EMAIL, ENV_API_KEY))
+    return settings
+
+
+def log_in(communicator, email, api_key):
+    """Exchange an API key for a token, asking for a one-time password if needed.
+
+    :returns: the API token
+    :rtype: string
+    :raises CommandError: if the server refuses the credentials
+    """
+    try:
+        token = communicator.login_with_api_key(email, api_key)
+        if len(token) < MFA_TOKEN_ID_MAX_LENGTH:
+            token = communicator.mfa_otp_login(token, prompt_secret('One-time password: '))
+    except ResponseError as error:
+        raise refused(communicator, email, error) from error
+    return token
+
+
+def refused(communicator, email, error):
+    """Return the error of a login the server answered with a failure."""
+    # A wrong API key makes Midas fail with code 0 and an empty message.
+    reason = one_line(error) if str(error).strip() else 'wrong e-mail address or API key'
+    return CommandError('login refused by {0} for {1}: {2}'.format(communicator.url, email,
+                                                                   reason))
+
+
+def open_client(settings):
+    """Return a logged-in :class:`pydas.session.Client` for the saved credentials."""
+    client = Client(url=settings['url'])
+    token = log_in(client.communicator, settings['email'], settings['api_key'])
+    client.login(email=settings['email'], api_key=settings['api_key'], token=token)
+    return client
+
+
+# Commands --------------------------------------------------------------------
+
+def command_login(args):
+    """Ask for the server, e-mail and password (or API key), check them, save them."""
+    environment = saved_settings()
+    url = (args.url or environment.get('url') or prompt('Server URL: ')).rstrip('/')
+    email = args.email or environment.get('email') or prompt('Email: ')
+    with Communicator(url) as communicator:
+        if os.environ.get(ENV_API_KEY):
+            api_key = os.environ[ENV_API_KEY]
+        elif args.api_key:
+            api_key = prompt_secret('API key: ')
+        else:
+            api_key = default_api_key(communicator, email, prompt_secret('Password: '))
+        log_in(communicator, email, api_key)
+    path = config.save({'url': url, 'email': email, 'api_key': api_key})
+    print('Logged in to {0} as {1}; settings saved in {2}'.format(url, email, path))
+
+
+def default_api_key(communicator, email, password):
+    """Return the user's default API key, proving the password."""
+    try:
+        return communicator.get_default_api_key(email, password)
+    except ResponseError as error:
+        raise refused(communicator, email, error) from error
+
+
+def command_logout(args):
+    """Forget the saved credentials."""
+    if config.forget():
+        print('Logged out: removed {0}'.format(config.config_path()))
+    else:
+        print('Not logged in: nothing to forget')
+
+
+def command_info(args):
+    """Show the server version, its enabled modules and who you are."""
+    with open_client(require_credentials()) as client:
+        communicator = client.communicator
+        user = communicator.get_user_by_email(client.email)
+        info = {
+            'url': communicator.url,
+            'version': communicator.get_server_version(),
+            'modules': sorted(communicator.list_modules()),
+            'user': {'email': user['email'], 'user_id': user['user_id'],
+                     'name': '{0} {1}'.format(user['firstname'], user['lastname']),
+                     'admin': user['admin'] == '1'},
+            'folders': [folder['name']
+                        for folder in communicator.list_user_folders(client.token)],
+        }
+    if args.json:
+        print(json.dumps(info))
+        return
+    print('Server:  {0} (Midas {1})'.format(info['url'], info['version']))
+    print('Modules: {0}'.format(', '.join(info['modules']) or '(none)'))
+    print('User:    {0} <{1}>, id {2}{3}'.format(
+        info['user']['name'], info['user']['email'], info['user']['user_id'],
+        ', site administrator' if info['user']['admin'] else ''))
+    print('Folders: {0}'.format(', '.join(info['folders'])))
+
+
+def command_ls(args):
+    """List the folders and items of a server folder, like ``ls -l``."""
+    with open_client(require_credentials()) as client:
+        entries = list_entries(client, args.server_path)
+    if args.json:
+        print(json.dumps(entries))
+        return
+    for entry in entries:
+        print(format_entry(entry))
+
+
+def list_entries(client, server_path):
+    """Return the children of ``server_path`` (your home when None) as plain dicts.
+
+    The path of an item lists the item itself.
+
+    :rtype: list[dict]
+    """
+    communicator, token = client.communicator, client.token
+    if not server_path:
+        return [entry_of('folder', folder) for folder in communicator.list_user_folders(token)]
+    resource = serverpaths.resolve(client, absolute_path(client, server_path))
+    if resource.kind == 'item':
+        return [entry_of('item', communicator.item_get(token, resource.id))]
+    children = communicator.folder_children(token, resource.id)
+    return ([entry_of('folder', folder) for folder in children['folders']] +
+            [entry_of('item', item) for item in children['items']])
+
+
+def absolute_path(client, server_path):
+    """Return ``server_path`` made absolute: relative paths start in your home folder.
+
+    ``Private/scans`` becomes ``/users/<Firstname>_<Lastname>/Private/scans``.
+    """
+    if server_path.startswith('/'):
+        return server_path
+    user = client.communicator.get_user_by_email(client.email)
+    return '/users/{0}_{1}/{2}'.format(user['firstname'], user['lastname'], server_path)
+
+
+def destination(client, server_path):
+    """Return an upload destination: a top folder name as is, other paths made absolute."""
+    return server_path if '/' not in server_path else absolute_path(client, server_path)
+
+
+def entry_of(kind, resource):
+    """Return the listing entry of a folder or an item."""
+    size = int(resource['sizebytes']) if kind == 'item' and resource.get('sizebytes') else None
+    return {'type': kind, 'id': int(resource[kind + '_id']), 'name': resource['name'],
+            'size': size, 'updated': resource.get('date_update', '')}
+
+
+def format_entry(entry):
+    """Return one ``ls -l`` style line: type, size in bytes, date, name."""
+    is_folder = entry['type'] == 'folder'
+    return '{0} {1:>12} {2:19} {3}{4}'.format(
+        'd' if is_folder else '-', '-' if entry['size'] is None else entry['size'],
+        entry['updated'], entry['name'], '/' if is_folder else '')
+
+
+def command_upload(args):
+    """Upload local files and folders, then summarise."""
+    missing = [local for local in args.local if not os.path.lexists(local)]
+    if missing:
+        raise CommandError('{0}: no such file or directory'.format(', '.join(missing)))
+    with open_client(require_credentials()) as client:
+        run_transfer('upload', args, lambda progress: upload_each(client, args, progress))
+
+
+def upload_each(client, args, progress):
+    """Upload every LOCAL argument in turn; return the combined result.
+
+    :raises pydas.transfer.TransferError: if some files failed (the others are uploaded)
+    """
+    combined = TransferResult()
+    for local in args.local:
+        try:
+            # The shell expanded any pattern already: a name is taken literally.
+            result = client.upload(glob.escape(local), destination=destination(client, args.dest),
+                                   leaf_folders_as_items=args.leaf_folders_as_items,
+                                   reuse_existing=args.reuse_existing, jobs=args.jobs,
+                                   progress=progress)
+        except TransferError as error:
+            result = error.result
+        for outcome in ('transferred', 'unchanged', 'skipped', 'failed', 'items'):
+            getattr(combined, outcome).extend(getattr(result, outcome))
+        combined.bytes_transferred += result.bytes_transferred
+    return finish(combined)
+
+
+def command_download(args):
+    """Download a server folder or item, then summarise."""
+    with open_client(require_credentials()) as client:
+        run_transfer('download', args, lambda progress: client.download(
+            absolute_path(client, args.server_path), args.local_dir, jobs=args.jobs,
+            progress=progress))
+
+
+def run_transfer(kind, args, transfer):
+    """Run ``transfer(progress)`` with a progress display, then print its summary.
+
+    :raises CommandError: if any file failed (after the summary)
+    """
+    started = time.monotonic()
+    try:
+        with progressbar.reporter(sys.stderr, quiet=args.quiet) as progress:
+            result = transfer(progress)
+    except TransferError as error:
+        print(progressbar.summary(kind, error.result, time.monotonic() - started))
+        for failure in error.failures:
+            print('  failed: {0}'.format(one_line(failure)))
+        raise CommandError('{0} file(s) failed (listed above)'.format(len(error.failures)))
+    print(progressbar.summary(kind, result, time.monotonic() - started))
+
+
+def command_serve(args):
+    """Run the embedded Midas server (``python -m pydas.testing``)."""
+    from pydas.testing.__main__ import main as serve
+    return serve(args.server_args)
+
+
+def command_demo(args):
+    """Run the round trip on an embedded server and verify it."""
+    from pydas import demo
+    started = time.monotonic()
+    if not demo.run(sys.stdout, sys.stderr, quiet=args.quiet):
+        raise CommandError('the demo round trip did not verify')
+    print('Demo finished in {0:.1f} s'.format(time.monotonic() - started))
+
+
+# Parser ----------------------------------------------------------------------
+
+def build_parser():
+    """Return the argument parser of the ``pydas`` command."""
+    debug_help = 'log HTTP calls (secrets redacted) and show tracebacks'
+    # --debug works before and after the command; the command's parser must
+    # not reset it to False when it is given before.
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument('--debug', action='store_true', default=argparse.SUPPRESS,
+                        help=debug_help)
+    parser = argparse.ArgumentParser(
+        prog='pydas',
+        description='Transfer files to and from a Midas Server 3 over its JSON web API.',
+        epilog='Credentials come from "pydas login" or from the environment variables '
+               '{0}, {1} and {2}.'.format(ENV_URL, ENV_EMAIL, ENV_API_KEY))
+    parser.add_argument('--debug', action='store_true', help=debug_help)
+    parser.add_argument('--version', action='version',
+                        version='pydas {0}'.format(pydas.__version__))
+    commands = parser.add_subparsers(dest='command', metavar='COMMAND', required=True)
+
+    def add(name, function, help_text, **kwargs):
+        sub = commands.add_parser(name, parents=[common], help=help_text,
+                                  description=help_text, **kwargs)
+        sub.set_defaults(function=function)
+        return sub
+
+    login = add('login', command_login, 'check and remember your server, e-mail and API key')
+    login.add_argument('--url', help='server URL (default: $MIDAS_URL or a prompt)')
+    login.add_argument('--email', help='your e-mail address (default: $MIDAS_EMAIL or a prompt)')
+    login.add_argument('--api-key', action='store_true',
+                       help='give an API key at the prompt instead of your password')
+    add('logout', command_logout, 'forget the remembered credentials')
+    info = add('info', command_info, 'show the server version, its modules and who you are')
+    info.add_argument('--json', action='store_true', help='print one JSON object')
+    ls = add('ls', command_ls, 'list folders and items with their sizes')
+    ls.add_argument('server_path', nargs='?', metavar='SERVER_PATH',
+                    help='Private/dir, /users/<First>_<Last>/... or /communities/<name>/...')
+    ls.add_argument('--json', action='store_true', help='print a JSON list')
+
+    upload = add('upload', command_upload, 'upload files and folders')
+    upload.add_argument('local', nargs='+', metavar='LOCAL', help='files or folders to send')
+    upload.add_argument('--dest', default='Private', metavar='SERVER_PATH',
+                        help='destination folder (default: your Private folder)')
+    upload.add_argument('--leaf-folders-as-items', action='store_true',
+                        help='upload each folder without subfolders as one item')
+    upload.add_argument('--reuse-existing', action='store_true',
+                        help='add to existing folders and items of the same name')
+    download = add('download', command_download, 'download a folder or an item')
+    download.add_argument('server_path', metavar='SERVER_PATH')
+    download.add_argument('local_dir', nargs='?', default='.', metavar='LOCAL_DIR')
+    for transfer in (upload, download):
+        transfer.add_argument('--jobs', type=positive_int, default=4, metavar='N',
+                              help='files transferred at once (default: 4)')
+        transfer.add_argument('--quiet', action='store_true', help='no progress output')
+
+    # Every other option goes to the server (see main), so --help is the server's.
+    add('serve', command_serve, 'run the embedded Midas server (options: see "pydas serve '
+        '--help")', add_help=False)
+    demo = add('demo', command_demo, 'round trip of a sample dataset through an embedded server')
+    demo.add_argument('--quiet', action='store_true', help='no progress bar')
+    return parser
+
+
+def positive_int(text):
+    """Parse a strictly positive integer option."""
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError('must be at least 1')
+    return value
+
+
+def main(argv=None):
+    """Run the ``pydas`` command.
+
+    :param argv: the arguments, without the program name (default: ``sys.argv[1:]``)
+    :type argv: None | list[string]
+    :returns: the exit status: 0 on success, 1 on failure, 2 on a usage error
+    :rtype: int
+    """
+    parser = build_parser()
+    args, server_args = parser.parse_known_args(argv)
+    if server_args and args.command != 'serve':
+        parser.error('unrecognized arguments: {0}'.format(' '.join(server_args)))
+    args.server_args = server_args
+    if args.debug:
+        logging.basicConfig(level=logging.DEBUG, format='%(name)s: %(message)s')
+    else:
+        # The command reports failures itself, in its summary and error line.
+        logging.getLogger('pydas').addHandler(logging.NullHandler())
+    try:
+        return args.function(args) or 0
+    except KeyboardInterrupt:
+        if args.debug:
+            raise
+        sys.stderr.write('pydas: interrupted\n')
+        return 130
+    except (CommandError, PydasException, OSError, ValueError) as error:
+        if args.debug:
+            raise
+        sys.stderr.write('pydas: error: {0}\n'.format(one_line(error)))
+        return 1
+
+
+def one_line(error):
+    """Return the message of ``error`` on one line, naming its type if it is empty."""
+    message = ' '.join(str(error).split())
+    return message or type(error).__name__
+
+
+if __name__ == '__main__':
+    sys.exit(main())

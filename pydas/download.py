@@ -1,0 +1,373 @@
+"""Downloads: folders and items of a Midas server to local directories and files.
+
+A folder becomes a directory; an item whose revision holds exactly one
+bitstream named like the item becomes a file; any other item becomes a
+directory of its bitstreams (the layout of the server's own folder archives),
+so that an upload with ``leaf_folders_as_items`` followed by a download gives
+back the same tree.
+
+Every bitstream is fetched on its own (``midas.bitstream.download``), into a
+temporary file in its target directory, checked against the size and MD5 the
+server records, then renamed into place: a final name never holds a partial
+or corrupt file. A local file that already has the right MD5 is left alone.
+A broken download resumes from the bytes already received (the temporary
+file is kept when a file fails, so that the next download resumes too).
+Every local name comes from :mod:`pydas.localpaths`, so no server-supplied
+name can write outside the target directory.
+"""
+
+import hashlib
+import logging
+import os
+
+from pydas.localpaths import TEMPORARY_PREFIX, child_path, safe_name, unique_names
+from pydas.serverpaths import resolve
+from pydas.transfer import (
+    CHUNK_SIZE, DEFAULT_ATTEMPTS, DEFAULT_JOBS, Countdown, FileMeter, IncompleteTransfer,
+    ProgressMeter, Skipped, TaskRunner, TokenRenewalFailed, TransferResult, file_md5, finish,
+    is_retryable, retrying)
+
+logger = logging.getLogger('pydas')
+
+# Bitstreams created by midas.link.create point to a URL; there is nothing to download.
+_LINK_MIMETYPE = 'url'
+
+
+class RemoteFolder(object):
+    """A server folder and the local directory it goes to."""
+
+    def __init__(self, folder, path):
+        self.folder = folder
+        self.path = path
+        self.folders = []
+        self.items = []
+        self.listed = False
+        self.created = False
+
+
+class RemoteItem(object):
+    """A server item and the local file or directory it goes to."""
+
+    def __init__(self, item_id, path):
+        self.item_id = item_id
+        self.path = path
+        self.item = None
+        self.bitstreams = []
+
+    @property
+    def is_file(self):
+        """Whether the item is one file (one bitstream named like the item)."""
+        return len(self.bitstreams) == 1 and self.bitstreams[0]['name'] == self.item['name']
+
+
+def download_path(client, server_path, local_path='.', jobs=DEFAULT_JOBS, progress=None,
+                  attempts=DEFAULT_ATTEMPTS):
+    """Download the folder or item a server path names into a local directory.
+
+    :param client: the client to download with
+    :type client: pydas.session.Client
+    :param server_path: ``/users/<First>_<Last>/...`` or ``/communities/<Name>/...``
+    :type server_path: string
+    :param local_path: directory to download into (created if missing)
+    :type local_path: string
+    :param jobs: files received at once
+    :type jobs: int
+    :param progress: (optional) called with a :class:`pydas.transfer.Progress`
+    :type progress: None | callable
+    :param attempts: tries per file before it is reported as failed
+    :type attempts: int
+    :returns: what was downloaded, skipped or found in place already
+    :rtype: pydas.transfer.TransferResult
+    :raises pydas.serverpaths.ServerPathNotFound: if nothing has that path
+    :raises FileExistsError: if the folder's directory exists and existing
+        download paths are not allowed
+    :raises pydas.transfer.TransferError: if some files failed (the others are downloaded)
+    """
+    client.verify_credentials()
+    resource = resolve(client, server_path)
+    downloader = _Downloader(client, jobs, progress, attempts)
+    if resource.kind == 'item':
+        return downloader.download_item(resource.id, local_path)
+    return downloader.download_folder(resource.id, local_path)
+
+
+def download_folder(client, folder_id, path='.', jobs=DEFAULT_JOBS, progress=None,
+                    attempts=DEFAULT_ATTEMPTS):
+    """Download a folder, by id, into a local directory; see :func:`download_path`.
+
+    :param folder_id: id of the folder
+    :type folder_id: int | string
+    :rtype: pydas.transfer.TransferResult
+    """
+    client.verify_credentials()
+    return _Downloader(client, jobs, progress, attempts).download_folder(folder_id, path)
+
+
+class _Downloader(object):
+    """Lists the tree first (item details on workers), then fetches the bitstreams."""
+
+    def __init__(self, client, jobs, progress, attempts):
+        self._client = client
+        self._communicator = client.communicator
+        self._jobs = jobs
+        self._attempts = attempts
+        self._result = TransferResult()
+        self._meter = ProgressMeter(progress)
+        self._runner = None
+
+    def download_folder(self, folder_id, directory):
+        """Download the folder ``folder_id`` as a directory inside ``directory``."""
+        folder = self._authorized(
+            lambda token: self._communicator.folder_get(token, folder_id))
+        os.makedirs(directory, exist_ok=True)
+        root = RemoteFolder(folder, child_path(directory, safe_name(folder['name'])))
+        with self._phase():
+            self._list_folder(root)
+        self._count(self._items_below(root))
+        self._make_directory(root.path, is_folder=True)
+        root.created = True
+        with self._phase():
+            self._fetch_folder(root)
+        self._folder_callbacks(root)
+        return self._finish()
+
+    def download_item(self, item_id, directory):
+        """Download the item ``item_id`` as a file or directory inside ``directory``."""
+        os.makedirs(directory, exist_ok=True)
+        node = RemoteItem(item_id, None)
+        self._describe_item(node)
+        node.path = child_path(directory, safe_name(node.item['name']))
+        self._count([node])
+        with self._phase():
+            self._fetch_item(node)
+        return self._finish()
+
+    # Listing ---------------------------------------------------------------
+
+    def _list_folder(self, remote):
+        try:
+            children = self._authorized(lambda token: self._communicator.folder_children(
+                token, remote.folder['folder_id']))
+        except TokenRenewalFailed:
+            raise
+        except Exception as error:  # the folder fails; its siblings go on
+            self._runner.fail(remote.path, error)
+            return
+        remote.listed = True
+        folders, items = children.get('folders', []), children.get('items', [])
+        names = unique_names([(('folder', folder['folder_id']), folder['name'])
+                              for folder in folders]
+                             + [(('item', item['item_id']), item['name']) for item in items])
+        for item in items:
+            node = RemoteItem(item['item_id'], child_path(remote.path,
+                                                          names[('item', item['item_id'])]))
+            remote.items.append(node)
+            self._runner.submit(node.path, self._describe_item, node)
+        for folder in folders:
+            subfolder = RemoteFolder(folder, child_path(remote.path,
+                                                        names[('folder', folder['folder_id'])]))
+            remote.folders.append(subfolder)
+            self._list_folder(subfolder)
+
+    def _describe_item(self, node):
+        """Fetch the item with its revisions; keep the HEAD revision's bitstreams."""
+        node.item = retrying(
+            lambda: self._authorized(
+                lambda token: self._communicator.item_get(token, node.item_id)),
+            self._attempts, node.path or str(node.item_id))
+        revisions = node.item.get('revisions') or []
+        bitstreams = revisions[-1]['bitstreams'] if revisions else []
+        for bitstream in bitstreams:
+            if bitstream.get('mimetype') == _LINK_MIMETYPE:
+                reason = 'link to {0}, not downloadable'.format(bitstream['name'])
+                logger.warning('skipping %s: %s', node.path, reason)
+                self._result.skipped.append(Skipped(node.path, reason))
+            else:
+                node.bitstreams.append(bitstream)
+
+    def _items_below(self, remote):
+        items = [item for item in remote.items if item.item is not None]
+        for folder in remote.folders:
+            items.extend(self._items_below(folder))
+        return items
+
+    def _count(self, items):
+        bitstreams = [bitstream for item in items for bitstream in item.bitstreams]
+        self._meter.add_files(len(bitstreams),
+                              sum(int(bitstream['sizebytes'] or 0) for bitstream in bitstreams))
+
+    # Fetching ----------------------------------------------------------------
+
+    def _fetch_folder(self, remote):
+        for node in remote.items:
+            if node.item is not None:
+                self._fetch_item(node)
+        for subfolder in remote.folders:
+            if not subfolder.listed:
+                continue
+            try:
+                self._make_directory(subfolder.path, is_folder=True)
+            except OSError as error:
+                self._runner.fail(subfolder.path, error)
+                continue
+            subfolder.created = True
+            self._fetch_folder(subfolder)
+
+    def _fetch_item(self, node):
+        if node.is_file:
+            targets = [(node.bitstreams[0], node.path)]
+        else:
+            try:
+                self._make_directory(node.path, is_folder=False)
+            except OSError as error:
+                self._runner.fail(node.path, error)
+                return
+            names = unique_names([(('bitstream', bitstream['bitstream_id']), bitstream['name'])
+                                  for bitstream in node.bitstreams])
+            targets = [(bitstream, child_path(node.path,
+                                              names[('bitstream', bitstream['bitstream_id'])]))
+                       for bitstream in node.bitstreams]
+        countdown = Countdown(len(targets) + 1, lambda: self._item_done(node))
+        for bitstream, path in targets:
+            self._runner.submit(path, self._fetch_part, bitstream, path, countdown)
+        countdown.part_done(True)
+
+    def _fetch_part(self, bitstream, path, countdown):
+        succeeded = False
+        try:
+            self._fetch_bitstream(bitstream, path)
+            succeeded = True
+        except TokenRenewalFailed:
+            raise
+        except Exception as error:  # reported, and the other files go on
+            self._runner.fail(path, error)
+        finally:
+            self._meter.file_done(path)
+            countdown.part_done(succeeded)
+
+    def _item_done(self, node):
+        with self._meter.lock:
+            self._result.items.append((node.path, node.item_id))
+            for callback in self._client.item_download_callbacks:
+                callback(self._communicator, self._client.token, node.item, node.path)
+
+    def _folder_callbacks(self, remote):
+        """Call the folder callbacks, children before parents, as the folders were done."""
+        for subfolder in remote.folders:
+            self._folder_callbacks(subfolder)
+        if remote.created:
+            with self._meter.lock:
+                for callback in self._client.folder_download_callbacks:
+                    callback(self._communicator, self._client.token, remote.folder,
+                             remote.path)
+
+    def _fetch_bitstream(self, bitstream, path):
+        size, checksum = int(bitstream['sizebytes'] or 0), bitstream['checksum'].lower()
+        meter = FileMeter(self._meter, path)
+        if _has_content(path, size, checksum):
+            logger.info('%s is up to date', path)
+            meter.seek(size)
+            self._result.unchanged.append(path)
+            return
+        temporary = child_path(os.path.dirname(path), '{0}{1}-{2}.part'.format(
+            TEMPORARY_PREFIX, bitstream['bitstream_id'], checksum[:12]))
+        logger.info('downloading %s', path)
+        retrying(lambda: self._receive(bitstream['bitstream_id'], temporary, size, checksum,
+                                       meter),
+                 self._attempts, path)
+        os.replace(temporary, path)
+        self._result.transferred.append(path)
+
+    def _receive(self, bitstream_id, temporary, size, checksum, meter):
+        """Complete ``temporary`` from the bytes it holds to ``size``, then check its MD5."""
+        digest, offset = _partial_md5(temporary, size)
+        meter.seek(offset)
+        with open(temporary, 'ab') as stream:
+            if offset < size:
+                self._append(bitstream_id, stream, digest, size, meter)
+        if meter.position < size:
+            raise IncompleteTransfer('received {0} of {1} bytes'.format(meter.position, size))
+        if digest.hexdigest() != checksum:
+            os.remove(temporary)
+            raise IncompleteTransfer('the MD5 of the received bytes is {0}, not {1}'.format(
+                digest.hexdigest(), checksum))
+
+    def _append(self, bitstream_id, stream, digest, size, meter):
+        offset = meter.position
+        _, chunks = self._authorized(lambda token: self._communicator.download_bitstream(
+            bitstream_id, token=token, offset=offset))
+        try:
+            for chunk in chunks:
+                chunk = chunk[:size - meter.position]
+                stream.write(chunk)
+                digest.update(chunk)
+                meter.add(len(chunk))
+                if meter.position >= size:
+                    break
+        except Exception as error:
+            # With an offset the server announces the full size but sends the rest
+            # only: a complaint about a short body after all bytes arrived is no error.
+            if meter.position < size or not is_retryable(error):
+                raise
+        finally:
+            close = getattr(chunks, 'close', None)
+            if close is not None:
+                close()
+
+    # Helpers -----------------------------------------------------------------
+
+    def _authorized(self, operation):
+        return self._client.with_token(operation)
+
+    def _make_directory(self, path, is_folder):
+        """Create ``path``; an existing one is reused if allowed, a symbolic link never."""
+        if os.path.islink(path):
+            raise FileExistsError('{0} is a symbolic link; not writing through it'.format(path))
+        try:
+            os.mkdir(path)
+        except FileExistsError:
+            if not os.path.isdir(path) or (
+                    is_folder and not self._client.allow_existing_download_paths):
+                raise
+        logger.info('directory %s', path)
+
+    def _phase(self):
+        self._runner = TaskRunner(self._jobs, self._result, fatal=(TokenRenewalFailed,))
+        return _Waiting(self._runner)
+
+    def _finish(self):
+        self._result.bytes_transferred = self._meter.bytes_moved
+        return finish(self._result)
+
+
+class _Waiting(object):
+    """Context manager waiting for a task runner's tasks on exit."""
+
+    def __init__(self, runner):
+        self._runner = runner
+
+    def __enter__(self):
+        return self._runner
+
+    def __exit__(self, *exc_info):
+        self._runner.wait()
+
+
+def _has_content(path, size, checksum):
+    """Tell whether ``path`` is a regular file with this size and MD5."""
+    if os.path.islink(path) or not os.path.isfile(path) or os.path.getsize(path) != size:
+        return False
+    return file_md5(path)[0] == checksum
+
+
+def _partial_md5(path, size):
+    """Return the MD5 state and length of what ``path`` holds (nothing if too long or absent)."""
+    digest = hashlib.md5()
+    if not os.path.isfile(path) or os.path.getsize(path) > size:
+        with open(path, 'wb'):
+            pass
+        return digest, 0
+    with open(path, 'rb') as stream:
+        for chunk in iter(lambda: stream.read(CHUNK_SIZE), b''):
+            digest.update(chunk)
+    return digest, os.path.getsize(path)

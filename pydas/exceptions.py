@@ -1,0 +1,175 @@
+"""Exceptions raised by pydas.
+
+The tree (catch the most specific class you can act on)::
+
+    PydasException
+     +-- RequestError (also requests.exceptions.ConnectionError)
+     |    +-- SSLVerificationFailed
+     +-- ResponseError
+          +-- ParseError (also ValueError)
+          +-- HTTPError
+          |    +-- BadRequest ............... HTTP 400
+          |    +-- Unauthorized ............. HTTP 401
+          |    +-- Forbidden ................ HTTP 403
+          |    +-- NotFound ................. HTTP 404
+          |    +-- MethodNotAllowed ......... HTTP 405
+          +-- InternalError ................. Midas code -100
+          +-- InvalidToken .................. Midas code -101 (also "method does not exist")
+          +-- UploadFailed .................. Midas code -105
+          +-- UploadTokenGenerationFailed ... Midas code -140
+          +-- InvalidUploadToken ............ Midas code -141
+          +-- InvalidParameter .............. Midas code -150
+          +-- InvalidPolicy ................. Midas code -151
+
+:class:`RequestError` means the server could not be reached or the connection
+broke (nothing usable came back); :class:`ResponseError` means the server
+answered, with an error. Every exception carries ``method`` (the Midas API
+method, e.g. ``'midas.item.get'``), ``code`` (the Midas error code as an int,
+or the HTTP status for an :class:`HTTPError` without an envelope, else None),
+``request`` and ``response`` (the ``requests`` objects, when there are any).
+Messages never contain a password, API key or token.
+"""
+
+import requests
+
+__all__ = [
+    'PydasException', 'RequestError', 'SSLVerificationFailed', 'ResponseError', 'ParseError',
+    'HTTPError', 'BadRequest', 'Unauthorized', 'Forbidden', 'NotFound', 'MethodNotAllowed',
+    'InternalError', 'InvalidToken', 'UploadFailed', 'UploadTokenGenerationFailed',
+    'InvalidUploadToken', 'InvalidParameter', 'InvalidPolicy', 'exception_class',
+]
+
+
+class PydasException(Exception):
+    """Base class of every exception raised by pydas.
+
+    :param message: what went wrong, for a person (no secrets)
+    :type message: string
+    :param method: (optional) the Midas API method that was called
+    :type method: None | string
+    :param code: (optional) the Midas error code, or the HTTP status
+    :type code: None | int
+    :param request: (optional) the request that was sent
+    :type request: None | requests.PreparedRequest
+    :param response: (optional) the response that was received
+    :type response: None | requests.Response
+    """
+
+    def __init__(self, message, method=None, code=None, request=None, response=None):
+        super(PydasException, self).__init__(message)
+        self.message = message
+        self.value = message  # the original pydas attribute name
+        self.method = method
+        self.code = code
+        self.response = response
+        if request is None and response is not None:
+            request = response.request
+        self.request = request
+
+    def __str__(self):
+        return self.message
+
+
+class RequestError(PydasException, requests.exceptions.ConnectionError):
+    """The request could not be sent or no complete answer came back."""
+
+
+class SSLVerificationFailed(RequestError):
+    """The server's TLS certificate could not be verified."""
+
+
+class ResponseError(PydasException):
+    """The server answered with an error."""
+
+
+class ParseError(ResponseError, ValueError):
+    """The server's answer is not the JSON envelope of the web API."""
+
+
+class HTTPError(ResponseError):
+    """The server answered with an HTTP error status."""
+
+
+class BadRequest(HTTPError):
+    """HTTP 400."""
+
+
+class Unauthorized(HTTPError):
+    """HTTP 401."""
+
+
+class Forbidden(HTTPError):
+    """HTTP 403."""
+
+
+class NotFound(HTTPError):
+    """HTTP 404."""
+
+
+class MethodNotAllowed(HTTPError):
+    """HTTP 405."""
+
+
+class InternalError(ResponseError):
+    """Midas code -100: the server failed internally."""
+
+
+class InvalidToken(ResponseError):
+    """Midas code -101: unknown or expired token, or a method the server does not have."""
+
+
+class UploadFailed(ResponseError):
+    """Midas code -105: the server received fewer bytes than announced."""
+
+
+class UploadTokenGenerationFailed(ResponseError):
+    """Midas code -140: the server could not create an upload token."""
+
+
+class InvalidUploadToken(ResponseError):
+    """Midas code -141: unknown or already used upload token."""
+
+
+class InvalidParameter(ResponseError):
+    """Midas code -150: a parameter is missing or invalid."""
+
+
+class InvalidPolicy(ResponseError):
+    """Midas code -151: permission denied, or the object does not exist."""
+
+
+_BY_HTTP_STATUS = {
+    400: BadRequest,
+    401: Unauthorized,
+    403: Forbidden,
+    404: NotFound,
+    405: MethodNotAllowed,
+}
+
+_BY_MIDAS_CODE = {
+    -100: InternalError,
+    -101: InvalidToken,
+    -105: UploadFailed,
+    -140: UploadTokenGenerationFailed,
+    -141: InvalidUploadToken,
+    -150: InvalidParameter,
+    -151: InvalidPolicy,
+}
+
+
+def exception_class(status=200, code=None):
+    """Return the exception class for an HTTP status and a Midas error code.
+
+    An HTTP error status wins over the envelope's code (Midas answers every
+    envelope with 200); codes without a class of their own (``0``, ``-1``,
+    the tracker's ``403``...) give a plain :class:`ResponseError`.
+
+    :param status: HTTP status of the response
+    :type status: int
+    :param code: Midas error code of the envelope, if any
+    :type code: None | int
+    :rtype: type
+    """
+    if status is not None and status >= 400:
+        return _BY_HTTP_STATUS.get(status, HTTPError)
+    return _BY_MIDAS_CODE.get(code, ResponseError)

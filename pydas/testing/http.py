@@ -1,0 +1,443 @@
+"""The HTTP layer of the embedded Midas server: parsing, routing, response writing.
+
+Handlers registered with :func:`pydas.testing.registry.api_method` receive one
+:class:`Call`:
+
+* ``call.param(name, default=None)``: a parameter (query string wins over a POST form
+  body, as in PHP); every value is a ``str``.
+* ``call.has(name)``: presence flag (``head``, ``reuseExisting``...: any value counts).
+* ``call.require(name)``: the value, or ``ApiError(-150, 'Parameter NAME is not defined')``;
+  ``call.require(name, module=True)`` fails like module APIs do
+  (``ApiError(-1, 'Parameter NAME must be set.')``).
+* ``call.user``: the caller's user dict, None when anonymous (no ``token``); an unknown or
+  expired token raises ``ApiError(-101, 'Invalid token')``. Resolved on first access only,
+  so methods that never look at the caller ignore bad tokens, as Midas does.
+* ``call.token``: the valid token string (after ``call.user``), for ``authToken`` in
+  download redirects.
+* ``call.verb`` ('GET', 'POST', 'PUT'...), ``call.method`` (as sent), ``call.headers``.
+* ``call.body``: the raw request body (PUT, or POST that is not a form) as a stream with
+  ``read(size)``; read it in chunks, never whole.
+* ``call.files``: multipart file parts, ``{field: (filename, bytes)}``.
+* ``call.store`` (:class:`pydas.testing.storage.Store`), ``call.server``
+  (:class:`pydas.testing.server.MidasServer`; ``call.server.modules`` lists the enabled
+  modules), ``call.base_url`` (``http://host:port``).
+
+Handlers return the envelope's ``data``, a :class:`~pydas.testing.registry.Redirect`, or
+raise :class:`~pydas.testing.registry.ApiError`; raising :class:`FatalError` gives the
+HTML error page of a PHP fatal error (HTTP 500) instead of an envelope.
+"""
+
+import collections
+import email.parser
+import email.policy
+import email.utils
+import http.server
+import logging
+import secrets
+import socket
+import time
+import traceback
+from urllib.parse import parse_qsl, urlsplit
+
+from pydas.testing import envelope, registry
+
+LOG = logging.getLogger('pydas.testing')
+CHUNK = 1 << 20
+DRAIN_LIMIT = 64 << 20
+API_PATHS = ('/api/json', '/api/index/json', '/api/rest')
+FAULTS_PATH = '/__pydas__/faults'
+MISSING_METHOD = b'Inconsistent request: please set a method parameter'
+SESSION_HEADERS = (('Expires', 'Thu, 19 Nov 1981 08:52:00 GMT'),
+                   ('Cache-Control', 'no-store, no-cache, must-revalidate'),
+                   ('Pragma', 'no-cache'))
+HTML_TYPE = 'text/html; charset=UTF-8'
+ERROR_PAGE = (
+    '<link href="/core/public/css/error/error.error.css" rel="stylesheet" type="text/css"/>\n'
+    '\n<div class="viewMain">\n    <h1>An error occurred</h1><div class="errorMessage">'
+    'The system has encountered the following error:<br/><h3>{message}<br/>In {where}, '
+    'line: {line}<br/>At {stamp}</h3><br/>Please notify your administrator with this '
+    'information.<br/></div></div>\n')
+
+RecordedCall = collections.namedtuple('RecordedCall', 'verb method query form headers')
+
+
+class FatalError(Exception):
+    """A failure that Midas reports as a PHP fatal error: HTTP 500 and an HTML page."""
+
+
+class ConnectionCut(Exception):
+    """Raised when a fault drops the connection in the middle of a request body."""
+
+
+def error_page(message, where='MIDAS_ROOT/core/AppController.php', line=0):
+    """The HTML error page Midas prints for a fatal error, as bytes."""
+    stamp = time.strftime('%H:%M:%S %Y-%m-%d')
+    return ERROR_PAGE.format(message=message, where=where, line=line,
+                             stamp=stamp).encode('utf-8')
+
+
+class Response(object):
+    """A response to write: status, header pairs and a body.
+
+    :param body: bytes, or an iterable of byte chunks (streamed)
+    :param length: the ``Content-Length`` to announce for a streamed body; None streams
+        with chunked transfer encoding
+    :param close: close the connection after the body (needed when the body is shorter
+        than the announced length)
+    """
+
+    def __init__(self, status, headers, body=b'', length=None, close=False):
+        self.status = status
+        self.headers = list(headers)
+        self.body = body
+        self.length = len(body) if isinstance(body, bytes) else length
+        self.close = close
+
+
+def php_headers(content_type=HTML_TYPE, type_header='Content-Type'):
+    """The headers every PHP page of Midas sends (session cookie, no caching)."""
+    cookie = 'PHPSESSID=%s; path=/; HttpOnly' % secrets.token_hex(16)
+    return ([('X-Powered-By', 'PHP/8.2.36'), ('Set-Cookie', cookie)] + list(SESSION_HEADERS)
+            + [(type_header, content_type)])
+
+
+class BodyReader(object):
+    """The request body as a stream: ``Content-Length`` or chunked transfer encoding.
+
+    :param cut_after: drop the connection (raise :class:`ConnectionCut`) once this many
+        body bytes have been read, or None
+    """
+
+    def __init__(self, rfile, length, chunked, cut_after=None):
+        self._rfile = rfile
+        self._left = length if not chunked else 0
+        self._chunked = chunked
+        self._done = not chunked and not length
+        self._cut_after = cut_after
+        self.bytes_read = 0
+
+    @property
+    def finished(self):
+        """Whether the whole body has been read."""
+        return self._done
+
+    @property
+    def remaining(self):
+        """Bytes still to read if known (None for chunked bodies)."""
+        return None if self._chunked else self._left
+
+    def _next_chunk(self):
+        line = self._rfile.readline(1024)
+        size = int(line.split(b';')[0].strip() or b'0', 16)
+        if size == 0:
+            while self._rfile.readline(1024) not in (b'\r\n', b'\n', b''):
+                pass
+            self._done = True
+        self._left = size
+
+    def read(self, size=CHUNK):
+        """Read up to ``size`` bytes; ``b''`` at the end of the body."""
+        if self._chunked and self._left == 0 and not self._done:
+            self._next_chunk()
+            if self._done:
+                return b''
+        if self._done or self._left == 0:
+            self._done = True
+            return b''
+        size = min(size, self._left)
+        if self._cut_after is not None:
+            size = min(size, self._cut_after - self.bytes_read)
+            if size <= 0:
+                raise ConnectionCut()
+        data = self._rfile.read(size)
+        if not data:
+            raise ConnectionCut()
+        self._left -= len(data)
+        self.bytes_read += len(data)
+        if self._chunked and self._left == 0:
+            self._rfile.readline(16)
+        elif not self._chunked and self._left == 0:
+            self._done = True
+        return data
+
+    def read_all(self):
+        """The rest of the body as bytes (for forms only)."""
+        return b''.join(iter(self.read, b''))
+
+    def drain(self, limit):
+        """Discard up to ``limit`` unread bytes; return whether the body is finished."""
+        while not self._done and limit > 0:
+            limit -= len(self.read(min(CHUNK, limit)))
+        return self._done
+
+
+class Call(object):
+    """One API call as handlers see it (see the module docstring)."""
+
+    def __init__(self, server, verb, method, query, form, files, headers, body, base_url):
+        self.server = server
+        self.store = server.store
+        self.verb = verb
+        self.method = method
+        self.query = query
+        self.form = form
+        self.files = files
+        self.headers = headers
+        self.body = body
+        self.base_url = base_url
+        self.params = dict(form)
+        self.params.update(query)
+        self._user = None
+        self._resolved = False
+        self.token = None
+
+    def param(self, name, default=None):
+        """The value of a parameter, or ``default`` when absent."""
+        return self.params.get(name, default)
+
+    def has(self, name):
+        """Whether a parameter is present (whatever its value)."""
+        return name in self.params
+
+    def require(self, name, module=False):
+        """The value of a required parameter; fail as Midas does when it is missing."""
+        if name not in self.params:
+            if module:
+                raise registry.ApiError(-1, 'Parameter %s must be set.' % name)
+            raise registry.ApiError(-150, 'Parameter %s is not defined' % name)
+        return self.params[name]
+
+    @property
+    def user(self):
+        """The caller (user dict), None if anonymous; a bad token fails with -101."""
+        if not self._resolved:
+            token = self.params.get('token')
+            if token is not None:
+                self._user = self.store.user_for_token(token)
+                if self._user is None:
+                    raise registry.ApiError(-101, 'Invalid token')
+                self.token = token
+            self._resolved = True
+        return self._user
+
+
+class MidasHTTPServer(http.server.ThreadingHTTPServer):
+    """A threaded HTTP/1.1 server bound to one :class:`MidasServer`."""
+
+    daemon_threads = True
+    block_on_close = False
+    allow_reuse_address = True
+    request_queue_size = 64
+
+    def __init__(self, address, midas):
+        self.midas = midas
+        self.connections = set()
+        super().__init__(address, RequestHandler)
+
+    def close_connections(self):
+        """Shut down every open keep-alive connection."""
+        for connection in list(self.connections):
+            try:
+                connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+
+class RequestHandler(http.server.BaseHTTPRequestHandler):
+    """Parses one request, routes it, and writes the response in one ``sendall``."""
+
+    protocol_version = 'HTTP/1.1'
+    server_version = 'Apache'
+    sys_version = ''
+
+    def setup(self):
+        super().setup()
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.server.connections.add(self.connection)
+
+    def finish(self):
+        self.server.connections.discard(self.connection)
+        try:
+            super().finish()
+        except OSError:
+            pass
+
+    def log_message(self, format, *args):
+        LOG.debug('%s - %s', self.address_string(), format % args)
+
+    def handle_one_request(self):
+        try:
+            super().handle_one_request()
+        except ConnectionCut:
+            self._drop()
+        except (ConnectionError, socket.timeout):
+            self.close_connection = True
+
+    def _route(self):
+        midas = self.server.midas
+        url = urlsplit(self.path)
+        path = url.path.rstrip('/') or '/'
+        query = dict(parse_qsl(url.query, keep_blank_values=True))
+        if path == FAULTS_PATH:
+            return self._respond(midas.faults.control(self.command, self._body().read_all()))
+        if path in API_PATHS:
+            return self._api(query)
+        controller = midas.routes.get(path)
+        if controller is None:
+            return self._respond(Response(404, php_headers(), error_page('Page not found')))
+        midas.record(RecordedCall(self.command, None, query, {}, dict(self.headers)))
+        return self._serve(None, lambda: controller(self._call(None, query, {}, {}, None)))
+
+    do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = do_PATCH = do_OPTIONS = _route
+
+    def _body(self, cut_after=None):
+        chunked = 'chunked' in self.headers.get('Transfer-Encoding', '').lower()
+        length = int(self.headers.get('Content-Length') or 0)
+        return BodyReader(self.rfile, length, chunked, cut_after)
+
+    def _call(self, method, query, form, files, body):
+        host = self.headers.get('Host') or '%s:%d' % self.server.server_address[:2]
+        return Call(self.server.midas, self.command, method, query, form, files,
+                    dict(self.headers), body, 'http://' + host)
+
+    def _api(self, query):
+        midas = self.server.midas
+        body = self._body(midas.faults.take_request_cut(query.get('method')))
+        form, files = self._form(body)
+        method = form.get('method') if 'method' not in query else query['method']
+        midas.record(RecordedCall(self.command, method, query, form, dict(self.headers)))
+        self._body_reader = body
+        if method is None:
+            return self._respond(Response(200, php_headers(type_header='Content-type'),
+                                          MISSING_METHOD))
+        call = self._call(method, query, form, files, body)
+        return self._serve(method, lambda: self._run(call))
+
+    def _form(self, body):
+        content_type = self.headers.get('Content-Type', '')
+        if self.command != 'POST':
+            return {}, {}
+        if content_type.startswith('application/x-www-form-urlencoded'):
+            text = body.read_all().decode('utf-8', 'replace')
+            return dict(parse_qsl(text, keep_blank_values=True)), {}
+        if content_type.startswith('multipart/form-data'):
+            return _parse_multipart(content_type, body.read_all())
+        return {}, {}
+
+    def _run(self, call):
+        handler = registry.resolve(call.method, call.server.modules)
+        if handler is None:
+            return _envelope(envelope.failure(
+                -101, 'Server error. Requested method %s does not exist.' % call.method))
+        try:
+            result = handler(call)
+        except registry.ApiError as error:
+            return _envelope(envelope.failure(error.code, error.message))
+        if isinstance(result, registry.Redirect):
+            headers = php_headers(type_header='Content-type')
+            headers.insert(-1, ('Location', result.location))
+            return Response(302, headers)
+        return _envelope(envelope.success(result))
+
+    def _serve(self, method, produce):
+        """Apply the faults, produce the response (catching fatal errors), write it."""
+        midas = self.server.midas
+        faults = midas.faults
+        faults.apply_delay(method)
+        injected = faults.take_failure(method)
+        if injected is not None:
+            return self._respond(injected)
+        try:
+            response = produce()
+        except (ConnectionCut, ConnectionError):
+            raise
+        except Exception as error:  # a PHP fatal error: HTML page, HTTP 500
+            if not isinstance(error, FatalError):
+                LOG.error('internal error in %s\n%s', method, traceback.format_exc())
+            response = Response(500, php_headers(), error_page(str(error)))
+        cut = faults.take_response_cut(method) if response.length != 0 else None
+        return self._respond(response, cut)
+
+    def _finish_body(self):
+        body = getattr(self, '_body_reader', None)
+        self._body_reader = None
+        if body is not None and not body.drain(DRAIN_LIMIT):
+            self.close_connection = True
+
+    def _respond(self, response, cut_after=None):
+        self._finish_body()
+        head = ['HTTP/1.1 %d %s' % (response.status, self.responses.get(
+            response.status, ('Error',))[0]),
+            'Date: ' + email.utils.formatdate(usegmt=True)]
+        head.extend('%s: %s' % pair for pair in response.headers)
+        streamed = not isinstance(response.body, bytes)
+        if streamed and response.length is None:
+            head.append('Transfer-Encoding: chunked')
+        else:
+            head.append('Content-Length: %d' % response.length)
+        if response.close:
+            self.close_connection = True
+        if self.close_connection:
+            head.append('Connection: close')
+        head = ('\r\n'.join(head) + '\r\n\r\n').encode('utf-8')
+        if self.command == 'HEAD':
+            return self._write(head, cut_after=None)
+        if not streamed:
+            return self._write(head + response.body, len(head), cut_after)
+        self._write(head)
+        self._stream(response, cut_after)
+
+    def _stream(self, response, cut_after):
+        chunked = response.length is None
+        sent = 0
+        for chunk in response.body:
+            if not chunk:
+                continue
+            if cut_after is not None and sent + len(chunk) > cut_after:
+                chunk = chunk[:cut_after - sent]
+                self.wfile.write(b'%x\r\n%s' % (len(chunk), chunk) if chunked else chunk)
+                return self._drop()
+            sent += len(chunk)
+            self.wfile.write(b'%x\r\n%s\r\n' % (len(chunk), chunk) if chunked else chunk)
+        if chunked:
+            self.wfile.write(b'0\r\n\r\n')
+        close = getattr(response.body, 'close', None)
+        if close is not None:
+            close()
+
+    def _write(self, data, head_length=0, cut_after=None):
+        if cut_after is not None and len(data) - head_length > cut_after:
+            self.wfile.write(data[:head_length + cut_after])
+            return self._drop()
+        self.wfile.write(data)
+
+    def _drop(self):
+        """Close the connection abruptly (a fault, or the client went away)."""
+        self.close_connection = True
+        try:
+            self.wfile.flush()
+            self.connection.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+
+def _envelope(body):
+    return Response(200, php_headers(), body)
+
+
+def _parse_multipart(content_type, data):
+    """Split a multipart/form-data body into fields and file parts."""
+    message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
+        b'Content-Type: ' + content_type.encode('latin-1') + b'\r\n\r\n' + data)
+    form, files = {}, {}
+    for part in message.iter_parts():
+        name = part.get_param('name', header='content-disposition')
+        if name is None:
+            continue
+        filename = part.get_filename()
+        payload = part.get_payload(decode=True) or b''
+        if filename is None:
+            form[name] = payload.decode('utf-8', 'replace')
+        else:
+            files[name] = (filename, payload)
+    return form, files

@@ -1,0 +1,413 @@
+"""Core API area ``item``: create, get, delete, metadata, share, move, searches, links."""
+
+import time
+from urllib.parse import urlsplit
+
+from pydas.testing.policies import check_privacy, is_number, logged_in
+from pydas.testing.registry import ApiError, api_method
+from pydas.testing.storage import ADMIN, READ, WRITE, as_id
+
+NO_ITEM = "This item doesn't exist or you don't have the permissions."
+NO_REVISION = 'The item must have at least one revision to have metadata'
+BAD_DESTINATION = 'Error in params when checking Folder Policy.'
+SEARCH_ORDERS = ('view', 'relevance', 'name', 'date')
+
+
+def item_details(store, item, head_only=False):
+    """An item with ``folder_id``, ``revisions`` (each with ``bitstreams``) and
+    ``extraFields`` appended, as ``midas.item.get`` returns it."""
+    folders = store.item_folders(item['item_id'])
+    if folders:
+        item['folder_id'] = folders[0]['folder_id']
+    if head_only:
+        head = store.head_revision(item['item_id'])
+        revisions = [head] if head else []
+    else:
+        revisions = store.revisions(item['item_id'])
+    item['revisions'] = [dict(revision, bitstreams=store.bitstreams(revision['itemrevision_id']))
+                         for revision in revisions]
+    item['extraFields'] = []
+    return item
+
+
+def metadata_revision(store, item_id, number):
+    """The revision metadata methods act on: ``number`` (a parameter value) or HEAD."""
+    if number is None:
+        head = store.head_revision(item_id)
+        if head is None:
+            raise ApiError(-151, NO_REVISION)
+        return head
+    if as_id(number) < 1:
+        # Midas concatenates the cast number to the message.
+        raise ApiError(-150, 'Revision Numbers must be integers greater than 0.%d'
+                       % max(as_id(number), 0))
+    if store.head_revision(item_id) is None:
+        raise ApiError(-151, NO_REVISION)
+    revision = store.revision_by_number(item_id, number)
+    if revision is None:
+        raise ApiError(-150, 'This revision number is invalid for this item.')
+    return revision
+
+
+@api_method('midas.item.create')
+def item_create(call):
+    """Create an item or update an existing one if one exists by the uuid passed.
+
+    :param token: Authentication token
+    :param parentid: The id of the parent folder. Only required for creating a new item
+    :param name: The name of the item to create
+    :param description: (Optional) The description of the item
+    :param uuid: (Optional) Uuid of the item. If none is passed, will generate one.
+    :param privacy: (Optional) [Public|Private], default will inherit from parent folder
+    :param updatebitstream: (Optional) If set, the bitstream's name will be updated
+        simultaneously with the item's name if and only if the item has already existed and
+        its latest revision contains only one bitstream.
+    :returns: The item object that was created
+    """
+    name = call.require('name')
+    user = logged_in(call, -151, 'Cannot create item anonymously')
+    store = call.store
+    uuid = call.param('uuid')
+    existing = uuid and store.one('SELECT item_id FROM item WHERE uuid = ?', uuid)
+    if existing:
+        return _update_item(call, user, existing['item_id'])
+    parent_id = call.require('parentid')
+    if store.folder(parent_id) is None:
+        raise ApiError(-150, "Parent folder doesn't exist")
+    if not store.can_access_folder(user, parent_id, WRITE):
+        raise ApiError(-151, 'Invalid permissions on parent folder')
+    if name == '':
+        raise ApiError(0, 'Name cannot be empty.')
+    with store.transaction():
+        item_id = store.create_item(user, name, parent_id, call.param('description', ''),
+                                    uuid or None)
+        privacy = call.param('privacy')
+        if privacy is not None:
+            check_privacy(privacy)
+            store.set_privacy('item', item_id, privacy)
+    # Returned as created, not reloaded: database defaults come back empty.
+    return dict(store.item(item_id), sizebytes=None, thumbnail_id=None, view=None,
+                download=None)
+
+
+def _update_item(call, user, item_id):
+    store = call.store
+    if not store.can_access_item(user, item_id, WRITE):
+        raise ApiError(-151, 'Invalid policy')
+    with store.transaction():
+        for field in ('name', 'description'):
+            if call.has(field):
+                store.execute('UPDATE item SET %s = ? WHERE item_id = ?' % field,
+                              call.param(field), item_id)
+        privacy = call.param('privacy')
+        if privacy is not None:
+            if not store.can_access_item(user, item_id, ADMIN):
+                raise ApiError(-151, 'Item Admin privileges required to set privacy')
+            check_privacy(privacy)
+            store.set_privacy('item', item_id, privacy)
+        fields = {key[1:]: value for key, value in call.params.items()
+                  if key.startswith('_') and len(key) > 1}
+        head = store.head_revision(item_id)
+        if fields and head is None:
+            raise ApiError(-151, NO_REVISION)
+        for element, value in fields.items():
+            store.set_metadata(head['itemrevision_id'], element, value)
+        if call.has('updatebitstream') and head is not None:
+            bitstreams = store.bitstreams(head['itemrevision_id'])
+            if len(bitstreams) == 1:
+                store.execute('UPDATE bitstream SET name = ? WHERE bitstream_id = ?',
+                              store.item(item_id)['name'], bitstreams[0]['bitstream_id'])
+    return store.item(item_id)
+
+
+@api_method('midas.item.get')
+def item_get(call):
+    """Get an item's information.
+
+    :param token: (Optional) Authentication token
+    :param id: The item id
+    :param head: (Optional) only list the most recent revision
+    :returns: The item object
+    """
+    item_id = call.require('id')
+    user = call.user
+    if not call.store.can_access_item(user, item_id, READ):
+        raise ApiError(-151, NO_ITEM)
+    return item_details(call.store, call.store.item(item_id), call.has('head'))
+
+
+@api_method('midas.item.delete')
+def item_delete(call):
+    """Delete an item.
+
+    :param token: Authentication token
+    :param id: The id of the item
+    """
+    item_id = call.require('id')
+    user = logged_in(call, -101, 'Unable to find user')
+    if not call.store.can_access_item(user, item_id, ADMIN):
+        raise ApiError(-151, NO_ITEM)
+    call.store.delete_item(item_id)
+
+
+@api_method('midas.item.getmetadata')
+def item_getmetadata(call):
+    """Get the metadata associated with an item.
+
+    :param token: (Optional) Authentication token
+    :param id: The id of the item
+    :param revision: (Optional) Revision of the item. Defaults to latest revision
+    :returns: the sought metadata array on success, will fail if there are no revisions or
+        the specified revision is not found
+    """
+    item_id = call.require('id')
+    user = call.user
+    if not call.store.can_access_item(user, item_id, READ):
+        raise ApiError(-151, NO_ITEM)
+    revision = metadata_revision(call.store, item_id, call.param('revision'))
+    return call.store.metadata(revision['itemrevision_id'])
+
+
+@api_method('midas.item.setmetadata')
+def item_setmetadata(call):
+    """Set a metadata field on an item.
+
+    :param token: Authentication token
+    :param itemId: The id of the item
+    :param element: The metadata element
+    :param value: The metadata value for the field
+    :param qualifier: (Optional) The metadata qualifier. Defaults to empty string.
+    :param type: (Optional) The metadata type (integer constant). Defaults to MIDAS_METADATA_TEXT
+        type (0).
+    :param revision: (Optional) Revision of the item. Defaults to latest revision.
+    :returns: true on success, will fail if there are no revisions or the specified revision
+        is not found.
+    """
+    item_id = call.require('itemId')
+    element = call.require('element')
+    value = call.require('value')
+    user = call.user
+    if not call.store.can_access_item(user, item_id, WRITE):
+        raise ApiError(-151, "This item doesn't exist or you don't have write permission.")
+    revision = metadata_revision(call.store, item_id, call.param('revision'))
+    call.store.set_metadata(revision['itemrevision_id'], element, value,
+                            call.param('qualifier', ''), _metadata_type(call.param('type')))
+    return True
+
+
+def _metadata_type(value):
+    # Midas casts with (int): anything that is not a number means 0 (text).
+    return int(value) if is_number(value) else 0
+
+
+def _check_destination(call, user, item_id, item_level):
+    """Item ``item_level`` and destination WRITE, with Midas's error precedence."""
+    store = call.store
+    destination_id = call.param('dstfolderid')
+    destination = store.folder(destination_id)
+    if (not store.can_access_item(user, item_id, item_level)
+            or (destination is not None
+                and not store.can_access_folder(user, destination_id, WRITE))):
+        raise ApiError(-151, NO_ITEM)
+    if destination is None:
+        raise ApiError(0, BAD_DESTINATION)
+    return destination
+
+
+@api_method('midas.item.share')
+def item_share(call):
+    """Share an item to the destination folder.
+
+    :param token: Authentication token
+    :param id: The id of the item
+    :param dstfolderid: The id of destination folder where the item is shared to
+    :returns: The item object
+    """
+    item_id = call.require('id')
+    call.require('dstfolderid')
+    user = logged_in(call, -151, 'Cannot share item anonymously')
+    destination = _check_destination(call, user, item_id, READ)
+    store = call.store
+    # Midas returns the item as loaded before sharing (its privacy_status is stale).
+    item = store.item(item_id)
+    with store.transaction():
+        if not store.value('SELECT 1 FROM item2folder WHERE item_id = ? AND folder_id = ?',
+                           as_id(item_id), destination['folder_id']):
+            store.link_item(item_id, destination['folder_id'], rename=False)
+            for row in store.all('SELECT group_id FROM folderpolicygroup WHERE folder_id = ?',
+                                 destination['folder_id']):
+                store.set_policy('item', item_id, 'group', row['group_id'], READ)
+    item['owningfolders'] = store.item_folders(item_id)
+    return item
+
+
+@api_method('midas.item.move')
+def item_move(call):
+    """Move an item from the source folder to the destination folder.
+
+    :param token: Authentication token
+    :param id: The id of the item
+    :param srcfolderid: The id of source folder where the item is located
+    :param dstfolderid: The id of destination folder where the item is moved to
+    :returns: The item object
+    """
+    item_id = call.require('id')
+    source_id = call.require('srcfolderid')
+    call.require('dstfolderid')
+    user = logged_in(call, -151, 'Cannot move item anonymously')
+    destination = _check_destination(call, user, item_id, ADMIN)
+    store = call.store
+    if store.folder(source_id) is None:
+        raise ApiError(-151, 'Unable to load source or destination folder.')
+    with store.transaction():
+        if as_id(source_id) != destination['folder_id']:
+            store.link_item(item_id, destination['folder_id'])
+            store.copy_folder_policies(destination['folder_id'], 'item', item_id)
+            store.execute('DELETE FROM item2folder WHERE item_id = ? AND folder_id = ?',
+                          as_id(item_id), as_id(source_id))
+    item = store.item(item_id)
+    item['owningfolders'] = store.item_folders(item_id)
+    return item
+
+
+@api_method('midas.item.searchbyname')
+@api_method('midas.item.searchbynameandfolder')
+@api_method('midas.item.searchbynameandfoldername')
+def item_search(call):
+    """Return all items with a given name (optionally in a folder given by id or name).
+
+    :param token: (Optional) Authentication token
+    :param name: The name of the item to search by
+    :param folderId: (Optional) The id of the parent folder to search by
+    :param folderName: (Optional) The name of the parent folder to search by
+    :returns: A list of all items with the given name
+    """
+    name = call.require('name')
+    user = call.user
+    store = call.store
+    if call.has('folderId'):
+        rows = store.all('SELECT DISTINCT item_id FROM item JOIN item2folder USING (item_id) '
+                         'WHERE item.name = ? AND folder_id = ? ORDER BY item_id', name,
+                         as_id(call.param('folderId')))
+    elif call.has('folderName'):
+        rows = store.all('SELECT DISTINCT item_id FROM item JOIN item2folder USING (item_id) '
+                         'JOIN folder USING (folder_id) WHERE item.name = ? AND folder.name = ? '
+                         'ORDER BY item_id', name, call.param('folderName'))
+    else:
+        rows = store.all('SELECT item_id FROM item WHERE name = ? ORDER BY item_id', name)
+    items = []
+    for row in rows:
+        if store.can_access_item(user, row['item_id'], READ):
+            item = store.item(row['item_id'])
+            readable = [folder['folder_id'] for folder in store.item_folders(item['item_id'])
+                        if store.can_access_folder(user, folder['folder_id'], READ)]
+            if readable:
+                item['folder_id'] = readable[0]
+            items.append(item)
+    return {'items': items}
+
+
+@api_method('midas.resource.search')
+def resource_search(call):
+    """Search resources for the given words.
+
+    :param token: (Optional) Authentication token
+    :param search: The search query
+    :param order: (Optional) The order of the results: view (default), relevance, name, date
+    :returns: An array of matching resources
+    """
+    words = call.require('search')
+    order = call.param('order', 'view')
+    user = call.user
+    if order not in SEARCH_ORDERS:
+        raise ApiError(0, 'Error in order parameter, not one of the expected values.')
+    found = _search(call.store, user, words)
+    counts = {kind: sum(1 for result in found if result['resultType'] == kind)
+              for kind in ('item', 'folder', 'community', 'user')}
+    return {'nitems': counts['item'], 'nfolders': counts['folder'],
+            'ncommunities': counts['community'], 'nusers': counts['user'],
+            'results': _sort_results(found, order)}
+
+
+def _search(store, user, words):
+    like = '%' + words + '%'
+    results = []
+    for row in store.all('SELECT item_id FROM item WHERE name LIKE ? OR description LIKE ? '
+                         'ORDER BY item_id', like, like):
+        if store.can_access_item(user, row['item_id'], READ):
+            item = store.item(row['item_id'])
+            results.append(_result(item, 'item', item['date_update']))
+    for row in store.all("SELECT folder_id FROM folder WHERE name LIKE ? AND name NOT IN "
+                         "('Public', 'Private') ORDER BY folder_id", like)[:15]:
+        if store.can_access_folder(user, row['folder_id'], READ):
+            folder = store.folder(row['folder_id'])
+            results.append(_result(folder, 'folder', folder['date_update']))
+    for row in store.all('SELECT community_id FROM community WHERE name LIKE ? '
+                         'ORDER BY community_id', like)[:15]:
+        if store.can_access_community(user, row['community_id'], READ):
+            community = store.community(row['community_id'])
+            results.append(_result(community, 'community', community['creation']))
+    for row in store.all('SELECT user_id FROM user WHERE (firstname LIKE ? OR lastname LIKE ?) '
+                         'AND privacy = 0 ORDER BY user_id', like, like)[:15]:
+        found = store.user(row['user_id'])
+        del found['email']
+        results.append(_result(found, 'user', found['creation']))
+    return results
+
+
+def _result(resource, kind, date):
+    stamp = time.strptime(date, '%Y-%m-%d %H:%M:%S')
+    return dict(resource, resultType=kind, formattedDate=time.strftime('%m/%d/%Y', stamp))
+
+
+def _sort_results(results, order):
+    if order == 'view':
+        return sorted(results, key=lambda result: -int(result.get('view') or 0))
+    if order == 'date':
+        return sorted(results, key=lambda result: result.get('date_update')
+                      or result.get('creation'), reverse=True)
+    # 'name' and 'relevance' (no scores without Solr): by name, case-insensitive.
+    return sorted(results, key=lambda result: (result.get('name')
+                                               or result.get('lastname', '')).lower())
+
+
+@api_method('midas.link.create')
+def link_create(call):
+    """Create a link bitstream (POST).
+
+    :param token: Authentication token
+    :param folderid: The id of the folder in which to create a new item that will contain
+        the link. The new item will have the same name as the URL unless an item name is
+        supplied.
+    :param url: The URL of the link you will create, will be used as the name of the
+        bitstream and of the item (unless an item name is supplied).
+    :param itemname: (Optional) The name of the newly created item, if not supplied, the
+        item will have the same name as the URL.
+    :param length: (Optional) The length in bytes of the file to which the link points.
+    :param checksum: (Optional) The MD5 checksum of the file to which the link points.
+    :returns: The item information of the item created.
+    """
+    if call.verb != 'POST':
+        raise ApiError(-153, 'POST method required')
+    folder_id = call.require('folderid')
+    url = call.require('url')
+    user = logged_in(call, -151, 'Anonymous users may not create a link')
+    store = call.store
+    if store.folder(folder_id) is None:
+        raise ApiError(-150, 'Folder corresponding to folderid does not exist')
+    if not store.can_access_folder(user, folder_id, WRITE):
+        raise ApiError(-151, 'Invalid policy or folderid')
+    parts = urlsplit(url)
+    if not parts.scheme or not parts.netloc:
+        raise ApiError(-150, 'Invalid URL')
+    length = call.param('length', '0')
+    if not is_number(length) or int(length) < 0:
+        raise ApiError(-150, 'Invalid length')
+    with store.transaction():
+        item_id = store.create_item(user, call.param('itemname', url), folder_id,
+                                    creator_policy=False)
+        revision = store.create_revision(item_id, user['user_id'], 'Initial revision')
+        store.add_bitstream(revision['itemrevision_id'], url, 'url', int(length),
+                            call.param('checksum', ' '), url)
+        store.update_item_size(item_id, revision['itemrevision_id'])
+    return dict(store.item(item_id), thumbnail_id=None, view=None, download=None)

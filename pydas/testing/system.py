@@ -1,0 +1,94 @@
+"""Core API area ``system``: version, info, the module and method lists."""
+
+import re
+
+from pydas.testing import registry
+from pydas.testing.registry import api_method
+
+VERSION = '3.4.2'
+TITLE = 'Midas Platform - Digital Archiving System'
+# Display order of modules.list (the order of the recorded server's module table).
+MODULE_ORDER = ('thumbnailcreator', 'dicomextractor', 'solr', 'mfa', 'tracker', 'batchmake')
+CORE_RESOURCES = ('/item', '/itemrevision', '/group', '/system', '/bitstream', '/community',
+                  '/user', '/folder')
+MODULE_RESOURCES = {
+    'thumbnailcreator': ('/thumbnailcreator/item',),
+    'dicomextractor': ('/dicomextractor/item',),
+    'solr': ('/solr/search',),
+    'tracker': ('/tracker/aggregatemetricspec', '/tracker/submission', '/tracker/scalar',
+                '/tracker/trend', '/tracker/producer', '/tracker/aggregatemetricnotification'),
+}
+
+
+def enabled_modules(server):
+    """The names ``midas.modules.list`` reports, in the server's order."""
+    return ['api', 'scheduler'] + [name for name in MODULE_ORDER if name in server.modules]
+
+
+@api_method('midas.version')
+def version(call):
+    """Get the server version.
+
+    :returns: Server version in the form <major>.<minor>.<patch>
+    """
+    return {'version': VERSION}
+
+
+@api_method('midas.modules.list')
+def modules_list(call):
+    """Get the enabled modules on the server.
+
+    :returns: List of enabled modules on the server
+    """
+    return {'modules': enabled_modules(call.server)}
+
+
+@api_method('midas.methods.list')
+def methods_list(call):
+    """List all available web api methods on the server.
+
+    :returns: List of api method names and their corresponding documentation
+    """
+    methods = []
+    for name in registry.method_names(call.server.modules):
+        if name != 'midas.system.listMethods':
+            handler = registry.CANONICAL[name][1]
+            methods.append({'name': name.split('.', 1)[1], 'help': method_help(handler)})
+    return {'methods': methods}
+
+
+@api_method('midas.info')
+def info(call):
+    """Get the server information including version, modules enabled, and available web
+    api methods (names do not include the global prefix).
+
+    :returns: Server information
+    """
+    resources = list(CORE_RESOURCES)
+    for module in MODULE_ORDER:
+        if module in call.server.modules:
+            resources.extend(MODULE_RESOURCES.get(module, ()))
+    return {'version': VERSION, 'name': TITLE, 'description': '',
+            'modules': enabled_modules(call.server),
+            'resources': {key: call.base_url + '/rest' + key for key in resources}}
+
+
+@api_method('midas.system.listMethods')
+def list_methods(call):
+    """List the registered methods (a Midas bug: only the requested one is registered).
+
+    :returns: the list of method names
+    """
+    return ['midas.system.listMethods']
+
+
+def method_help(handler):
+    """The ``help`` object of ``midas.methods.list`` built from a handler's docstring."""
+    text = (handler.__doc__ or '').strip()
+    description = ' '.join(text.split('\n\n')[0].split())
+    params = {name: ' '.join(doc.split())
+              for name, doc in re.findall(r':param (\w+): (.*?)(?=\n\s*:|\Z)', text, re.S)}
+    returns = re.search(r':returns: (.*?)(?=\n\s*:|\Z)', text, re.S)
+    return {'params': params or [], 'example': [],
+            'return': ' '.join(returns.group(1).split()) if returns else '',
+            'description': description}

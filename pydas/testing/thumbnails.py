@@ -1,0 +1,150 @@
+"""Midas module ``thumbnailcreator``: small and big item thumbnails (API §4.41-4.42).
+
+Deviation, on purpose: Midas renders thumbnails with ImageMagick as JPEG
+(``thumbnail.jpeg``); this server reads PNG images (:mod:`pydas.testing.png`)
+and writes PNG thumbnails, stored as bitstreams named ``thumbnail.png``
+(``image/png``). Everything the API shows is as recorded: the thumbnail
+bitstream has ``itemrevision_id`` -1, the small thumbnail is the item's
+``thumbnail_id``, the big one an ``itemthumbnail`` record. Any other input
+fails with -100 ``Unsupported image format``, as a text file does on the
+recorded server.
+"""
+
+import os
+
+from pydas.testing import http, png
+from pydas.testing.registry import ApiError, api_method
+from pydas.testing.storage import WRITE
+
+MODULE = 'thumbnailcreator'
+SMALL_SIZE = 100
+DEFAULT_BIG_WIDTH = 575
+THUMBNAIL_NAME = 'thumbnail.png'
+THUMBNAIL_REVISION = -1
+# images are decoded in memory: refuse sources (and targets) beyond these
+MAX_SOURCE_BYTES = 64 << 20
+MAX_WIDTH = 4096
+
+
+def _writable_item(call):
+    """The item of ``itemId`` (or ``id``) if the caller may write it; Midas's errors otherwise."""
+    item_id = call.param('itemId', call.param('id'))
+    if item_id is None:
+        raise ApiError(-150, 'Parameter id is not defined')
+    user = call.user
+    item = call.store.item(item_id)
+    if item is None:
+        raise ApiError(0, 'Error in parameter itemdao or policy when checking Item policy.')
+    if not call.store.can_access_item(user, item_id, WRITE):
+        raise ApiError(-151, "You didn't log in or you don't have the write permission for "
+                             "the given item.")
+    return item
+
+
+def load_image(path):
+    """Decode an image file for a thumbnail.
+
+    :raises ApiError: -100 when it is not an image this server can read
+    """
+    if not os.path.isfile(path):
+        # a link bitstream has no content to render
+        raise ApiError(-100, 'Unsupported image format')
+    if os.path.getsize(path) > MAX_SOURCE_BYTES:
+        raise ApiError(-100, 'Could not create thumbnail from the bitstream')
+    with open(path, 'rb') as handle:
+        data = handle.read()
+    if not png.is_png(data):
+        raise ApiError(-100, 'Unsupported image format')
+    try:
+        return png.decode_png(data)
+    except png.PngError as error:
+        raise ApiError(-100, str(error))
+
+
+def store_thumbnail(store, image):
+    """Encode a thumbnail as PNG and store it as a thumbnail bitstream; return it."""
+    path = store.temp_path()
+    with open(path, 'wb') as handle:
+        handle.write(png.encode_png(image))
+    return store.add_bitstream_from_file(THUMBNAIL_REVISION, THUMBNAIL_NAME, path,
+                                         mimetype='image/png')
+
+
+def set_small_thumbnail(store, item_id, image):
+    """Make a 100x100 thumbnail of ``image`` the item's ``thumbnail_id`` (the old one goes).
+
+    :returns: the new thumbnail bitstream
+    """
+    thumbnail = store_thumbnail(store, png.cover(image, SMALL_SIZE, SMALL_SIZE))
+    with store.transaction():
+        previous = store.value('SELECT thumbnail_id FROM item WHERE item_id = ?', item_id)
+        store.execute('UPDATE item SET thumbnail_id = ? WHERE item_id = ?',
+                      thumbnail['bitstream_id'], item_id)
+        if previous is not None:
+            store.delete_bitstream(previous)
+    return thumbnail
+
+
+@api_method('midas.thumbnailcreator.create.big.thumbnail', module=MODULE)
+def create_big_thumbnail(call):
+    """Create a big thumbnail for the given bitstream with the given width. It is used as the
+    main image of the given item and shown in the item view page.
+
+    :param bitstreamId: The bitstream to create the thumbnail from
+    :param itemId: The item to set the thumbnail on
+    :param width: (Optional) The width in pixels to resize to (aspect ratio will be
+        preserved). Defaults to 575
+    :returns: The ItemthumbnailDao object that was created
+    """
+    item = _writable_item(call)
+    # Midas neither validates nor permission-checks the bitstream: an unknown one
+    # crashes the PHP code (a fatal error page)
+    bitstream = call.store.bitstream(call.param('bitstreamId'))
+    if bitstream is None:
+        raise http.FatalError('Call to a member function getFullPath() on null')
+    try:
+        width = int(call.param('width', DEFAULT_BIG_WIDTH))
+    except ValueError:
+        width = 0
+    if not 0 < width <= MAX_WIDTH:
+        raise ApiError(-100, 'Could not create thumbnail from the bitstream')
+    image = load_image(call.store.bitstream_file(bitstream))
+    thumbnail = store_thumbnail(call.store, png.scale_to_width(image, width))
+    return _record_big_thumbnail(call.store, item['item_id'], thumbnail['bitstream_id'])
+
+
+def _record_big_thumbnail(store, item_id, thumbnail_id):
+    """Point the item's itemthumbnail record at a new bitstream, deleting the old one."""
+    with store.transaction():
+        record = store.one('SELECT * FROM itemthumbnail WHERE item_id = ?', item_id)
+        if record is None:
+            record_id = store.execute('INSERT INTO itemthumbnail (item_id, thumbnail_id) '
+                                      'VALUES (?, ?)', item_id, thumbnail_id)
+        else:
+            record_id = record['itemthumbnail_id']
+            store.execute('UPDATE itemthumbnail SET thumbnail_id = ? WHERE itemthumbnail_id = ?',
+                          thumbnail_id, record_id)
+            if record['thumbnail_id'] is not None:
+                store.delete_bitstream(record['thumbnail_id'])
+    return {'itemthumbnail_id': record_id, 'item_id': item_id, 'thumbnail_id': thumbnail_id}
+
+
+@api_method('midas.thumbnailcreator.create.small.thumbnail', module=MODULE)
+def create_small_thumbnail(call):
+    """Create a 100x100 small thumbnail for the given item. It is used for preview purpose and
+    displayed in the 'preview' and 'thumbnails' sidebar sections.
+
+    :param itemId: The item to set the thumbnail on
+    :returns: The Item object (with the new thumbnail_id) and the path where the newly created
+        thumbnail is stored
+    """
+    item = _writable_item(call)
+    revision = call.store.head_revision(item['item_id'])
+    if revision is None:
+        raise ApiError(-151, 'The head revision of the item does not contain any revisions')
+    bitstreams = call.store.bitstreams(revision['itemrevision_id'])
+    if not bitstreams:
+        raise ApiError(-151, 'The head revision of the item does not contain any bitstreams')
+    image = load_image(call.store.bitstream_file(bitstreams[0]))
+    set_small_thumbnail(call.store, item['item_id'], image)
+    return call.store.item(item['item_id'])

@@ -1,0 +1,443 @@
+"""HTTP transport of pydas: one session, timeouts, safe retries, redaction.
+
+Every driver of a :class:`pydas.core.Communicator` sends its requests through
+one :class:`Transport`, which holds one ``requests.Session`` (keep-alive, one
+connection pool), applies a :class:`Timeout` to every call and retries only
+where a retry cannot do harm (:class:`Retry`):
+
+* a connection that failed before the request was sent, for any method
+  (but never a request with a streamed upload body);
+* a broken connection or an HTTP 502/503/504 (honouring ``Retry-After``) for
+  the read-only methods of :data:`READ_ONLY_METHODS`.
+
+An application error (``stat: fail``) is never retried. Secrets (password,
+API key, tokens...) are redacted from every log line and exception message
+(:func:`redact_url`, :func:`redact_params`, :func:`redact_text`), including the
+``urllib3`` request log.
+"""
+
+import email.utils
+import http.cookiejar
+import json
+import logging
+import re
+import time
+from urllib.parse import unquote
+
+import requests
+from urllib3.exceptions import NewConnectionError
+
+from pydas.exceptions import ParseError, RequestError, SSLVerificationFailed, exception_class
+from pydas.text import repair_text
+
+logger = logging.getLogger('pydas')
+
+DEFAULT_CONNECT_TIMEOUT = 10.0
+DEFAULT_READ_TIMEOUT = 300.0
+DEFAULT_RETRIES = 3
+DEFAULT_BACKOFF_FACTOR = 0.5
+DEFAULT_BACKOFF_MAX = 30.0
+DEFAULT_RETRY_STATUSES = (502, 503, 504)
+# A longer Retry-After is cut to this many seconds (a pipeline must not hang for hours).
+DEFAULT_RETRY_AFTER_MAX = 120.0
+# Bytes per chunk read from a download or an upload file.
+CHUNK_SIZE = 1024 * 1024
+
+REDACTED = '<redacted>'
+SECRET_PARAMETERS = frozenset([
+    'password', 'apikey', 'api_key', 'token', 'uploadtoken', 'upload_token', 'authtoken',
+    'otp', 'one_time_pass', 'mfatokenid', 'temp_token',
+])
+# Shorter secret values (the MFA temporary id is a small number) are not searched in free text.
+_MIN_SECRET_LENGTH = 6
+
+# Midas methods that change nothing on the server, so a repeated call is harmless.
+# midas.login and midas.user.apikey.default are included: a repeated login returns the
+# same token, and the default API key is only read.
+READ_ONLY_METHODS = frozenset([
+    'midas.version', 'midas.info', 'midas.modules.list', 'midas.methods.list',
+    'midas.login', 'midas.user.apikey.default', 'midas.user.folders', 'midas.user.list',
+    'midas.user.get', 'midas.community.get', 'midas.community.children',
+    'midas.community.list', 'midas.folder.get', 'midas.folder.children',
+    'midas.folder.download', 'midas.item.get', 'midas.item.getmetadata',
+    'midas.item.download', 'midas.item.exists', 'midas.item.searchbyname',
+    'midas.item.searchbynameandfolder', 'midas.item.searchbynameandfoldername',
+    'midas.resource.search', 'midas.resource.get', 'midas.upload.getoffset',
+    'midas.bitstream.get', 'midas.bitstream.download', 'midas.bitstream.count',
+    'midas.solr.search.advanced',
+])
+
+
+class Timeout(object):
+    """Timeouts of every HTTP call, in seconds.
+
+    :param connect: time allowed to open the connection
+    :type connect: float
+    :param read: time allowed between two bytes of the answer
+    :type read: float
+    """
+
+    def __init__(self, connect=DEFAULT_CONNECT_TIMEOUT, read=DEFAULT_READ_TIMEOUT):
+        self.connect = connect
+        self.read = read
+
+    def as_requests(self):
+        """Return the ``(connect, read)`` tuple ``requests`` takes."""
+        return (self.connect, self.read)
+
+    def __repr__(self):
+        return 'Timeout(connect=%r, read=%r)' % (self.connect, self.read)
+
+
+class Retry(object):
+    """When and how long to wait before retrying a call (only where safe, see module doc).
+
+    The n-th retry (n = 0, 1...) waits ``backoff_factor * 2 ** n`` seconds, at most
+    ``backoff_max``, or the server's ``Retry-After`` (at most ``retry_after_max``).
+
+    :param total: number of retries after the first attempt (0: never retry)
+    :type total: int
+    :param backoff_factor: seconds of the first wait
+    :type backoff_factor: float
+    :param backoff_max: longest wait between two attempts
+    :type backoff_max: float
+    :param statuses: HTTP statuses retried for read-only methods
+    :type statuses: tuple[int]
+    :param retry_after_max: longest ``Retry-After`` honoured
+    :type retry_after_max: float
+    """
+
+    def __init__(self, total=DEFAULT_RETRIES, backoff_factor=DEFAULT_BACKOFF_FACTOR,
+                 backoff_max=DEFAULT_BACKOFF_MAX, statuses=DEFAULT_RETRY_STATUSES,
+                 retry_after_max=DEFAULT_RETRY_AFTER_MAX):
+        self.total = total
+        self.backoff_factor = backoff_factor
+        self.backoff_max = backoff_max
+        self.statuses = tuple(statuses)
+        self.retry_after_max = retry_after_max
+
+    def delay(self, attempt, retry_after=None):
+        """Return the seconds to wait before retry number ``attempt`` (from 0).
+
+        :param attempt: how many retries were already made
+        :type attempt: int
+        :param retry_after: (optional) the ``Retry-After`` header of the answer
+        :type retry_after: None | string
+        :rtype: float
+        """
+        seconds = _parse_retry_after(retry_after)
+        if seconds is not None:
+            return min(seconds, self.retry_after_max)
+        return min(self.backoff_factor * (2 ** attempt), self.backoff_max)
+
+    def __repr__(self):
+        return ('Retry(total=%r, backoff_factor=%r, backoff_max=%r, statuses=%r)'
+                % (self.total, self.backoff_factor, self.backoff_max, self.statuses))
+
+
+def _parse_retry_after(value):
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+def is_secret(name):
+    """Return whether a parameter name holds a secret (case-insensitive)."""
+    return name.lower() in SECRET_PARAMETERS
+
+
+def redact_params(params):
+    """Return a copy of ``params`` with the values of secret parameters redacted."""
+    return {name: (REDACTED if is_secret(name) else value)
+            for name, value in (params or {}).items()}
+
+
+_SECRET_IN_QUERY = re.compile(
+    r'([?&;](?:%s)=)[^&#;\s"\']*' % '|'.join(sorted(SECRET_PARAMETERS)), re.IGNORECASE)
+
+
+def redact_url(url):
+    """Return ``url`` with the values of secret query parameters redacted."""
+    return _SECRET_IN_QUERY.sub(r'\1' + REDACTED, url)
+
+
+def redact_text(text, secrets=()):
+    """Return ``text`` without the given secret values nor secret URL parameters.
+
+    :param text: a message that may quote a URL or a parameter value
+    :type text: string
+    :param secrets: secret values to remove wherever they appear
+    :type secrets: iterable[string]
+    :rtype: string
+    """
+    for secret in secrets:
+        if secret and len(secret) >= _MIN_SECRET_LENGTH:
+            text = text.replace(secret, REDACTED)
+    return redact_url(text)
+
+
+def secret_values(params):
+    """Return the values of the secret parameters of ``params``."""
+    return [str(value) for name, value in (params or {}).items()
+            if is_secret(name) and value is not None]
+
+
+class _RedactingFilter(logging.Filter):
+    """Redacts secret query parameters from the request lines urllib3 logs."""
+
+    def filter(self, record):
+        if record.args:
+            record.args = tuple(redact_url(arg) if isinstance(arg, str) else arg
+                                for arg in record.args)
+        record.msg = redact_url(str(record.msg))
+        return True
+
+
+def _install_urllib3_redaction():
+    urllib3_logger = logging.getLogger('urllib3.connectionpool')
+    if not any(isinstance(f, _RedactingFilter) for f in urllib3_logger.filters):
+        urllib3_logger.addFilter(_RedactingFilter())
+
+
+_install_urllib3_redaction()
+
+
+def _root_cause(exc):
+    """The innermost exception under a requests/urllib3 exception (it says what happened)."""
+    seen = set()
+    while id(exc) not in seen:
+        seen.add(id(exc))
+        inner = (getattr(exc, 'reason', None) or exc.__cause__ or exc.__context__
+                 or next((arg for arg in exc.args if isinstance(arg, BaseException)), None))
+        if not isinstance(inner, BaseException):
+            break
+        exc = inner
+    return exc
+
+
+def _not_sent(exc):
+    """Whether a requests exception happened before any byte of the request was sent."""
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return True
+    cause = exc
+    for _ in range(10):
+        if isinstance(cause, NewConnectionError):
+            return True
+        cause = getattr(cause, 'reason', None) or (cause.args[0] if cause.args else None)
+        if not isinstance(cause, BaseException):
+            return False
+    return False
+
+
+class Transport(object):
+    """Sends the HTTP requests of every driver of a communicator.
+
+    :param session: (optional) the ``requests.Session`` to use (proxies, certificates,
+        adapters); by default a new one, closed by :meth:`close`
+    :type session: None | requests.Session
+    :param timeout: (optional) timeouts of every call; a number means both
+    :type timeout: None | float | Timeout
+    :param retry: (optional) retry policy; ``0`` or ``False`` never retries
+    :type retry: None | int | Retry
+    """
+
+    def __init__(self, session=None, timeout=None, retry=None):
+        self.owns_session = session is None
+        if session is None:
+            session = requests.Session()
+            # Midas binds a PHP session cookie to the user of each token; keeping it would
+            # let a download authenticated by one user's token run as another's.
+            session.cookies.set_policy(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
+        self.session = session
+        if timeout is None:
+            timeout = Timeout()
+        elif isinstance(timeout, (int, float)):
+            timeout = Timeout(timeout, timeout)
+        self.timeout = timeout
+        if retry is None:
+            retry = Retry()
+        elif not isinstance(retry, Retry):
+            retry = Retry(total=int(retry))
+        self.retry = retry
+
+    def close(self):
+        """Close the pooled connections (and the session, if this transport created it)."""
+        if self.owns_session:
+            self.session.close()
+
+    def send(self, api_method, verb, url, secrets=(), replayable=True, **kwargs):
+        """Send one HTTP request, retrying where safe, and return the response.
+
+        :param api_method: the Midas API method (decides whether retries are safe)
+        :type api_method: string
+        :param verb: HTTP verb
+        :type verb: string
+        :param url: full URL
+        :type url: string
+        :param secrets: secret values to keep out of exception messages
+        :type secrets: iterable[string]
+        :param replayable: False when the body is a stream that cannot be sent twice
+        :type replayable: bool
+        :param kwargs: passed to ``requests.Session.request``
+        :returns: the response, whatever its status
+        :rtype: requests.Response
+        :raises pydas.exceptions.SSLVerificationFailed: if the certificate is refused
+        :raises pydas.exceptions.RequestError: if no answer came back
+        """
+        read_only = api_method in READ_ONLY_METHODS and replayable
+        kwargs.setdefault('timeout', self.timeout.as_requests())
+        attempt = 0
+        while True:
+            try:
+                response = self.session.request(verb, url, **kwargs)
+            except requests.exceptions.SSLError as exc:
+                raise SSLVerificationFailed(
+                    'TLS certificate verification failed for %s (%s): %s; pass '
+                    'verify_ssl_certificate=False or the path of a CA bundle if the server '
+                    'is trusted' % (_origin(url), api_method,
+                                    redact_text(str(_root_cause(exc)), secrets)),
+                    method=api_method) from exc
+            except requests.exceptions.RequestException as exc:
+                # A read timeout is not a ConnectionError: a slow server is not retried.
+                retry_safe = (replayable and attempt < self.retry.total
+                              and isinstance(exc, requests.exceptions.ConnectionError)
+                              and (read_only or _not_sent(exc)))
+                if retry_safe:
+                    self._wait(api_method, attempt, exc.__class__.__name__)
+                    attempt += 1
+                    continue
+                raise RequestError(self._failure_message(api_method, url, exc, secrets),
+                                   method=api_method, request=exc.request) from exc
+            if (read_only and response.status_code in self.retry.statuses
+                    and attempt < self.retry.total):
+                retry_after = response.headers.get('Retry-After')
+                response.close()
+                self._wait(api_method, attempt, 'HTTP %d' % response.status_code, retry_after)
+                attempt += 1
+                continue
+            return response
+
+    def _wait(self, api_method, attempt, reason, retry_after=None):
+        seconds = self.retry.delay(attempt, retry_after)
+        logger.warning('%s: %s, retry %d of %d in %.1f s', api_method, reason, attempt + 1,
+                       self.retry.total, seconds)
+        time.sleep(seconds)
+
+    def _failure_message(self, api_method, url, exc, secrets):
+        if isinstance(exc, requests.exceptions.ConnectTimeout):
+            what = 'could not connect within %s s' % self.timeout.connect
+        elif isinstance(exc, requests.exceptions.ReadTimeout):
+            what = 'no answer within %s s (read timeout)' % self.timeout.read
+        elif _not_sent(exc):
+            what = 'could not connect'
+        elif isinstance(exc, requests.exceptions.ConnectionError):
+            what = 'the connection broke'
+        else:
+            what = 'the request failed'
+        cause = redact_text(str(_root_cause(exc)), secrets)
+        return '%s (%s): %s: %s' % (api_method, _origin(url), what, cause)
+
+
+def _origin(url):
+    """The URL without its query string (which may hold an upload token)."""
+    return url.split('?', 1)[0]
+
+
+def parse_envelope(response, api_method, secrets=()):
+    """Return the ``data`` of a Midas JSON envelope, or raise the mapped exception.
+
+    :param response: the answer to an API call
+    :type response: requests.Response
+    :param api_method: the Midas API method that was called
+    :type api_method: string
+    :param secrets: secret values of the call, removed from messages
+    :type secrets: iterable[string]
+    :returns: the envelope's ``data``, as sent by the server
+    :raises pydas.exceptions.HTTPError: for an HTTP error status
+    :raises pydas.exceptions.ParseError: if the body is not an envelope
+    :raises pydas.exceptions.ResponseError: (or a subclass) for ``stat: fail``
+    """
+    status = response.status_code
+    envelope, cause = None, None
+    try:
+        envelope = json.loads(response.content.decode('utf-8'))
+    except ValueError as exc:  # includes JSONDecodeError and UnicodeDecodeError
+        cause = exc
+    except requests.exceptions.RequestException as exc:
+        raise RequestError('%s: the connection broke while reading the answer from %s'
+                           % (api_method, _origin(response.url)),
+                           method=api_method, response=response) from exc
+    if not (isinstance(envelope, dict) and 'stat' in envelope):
+        if status >= 400:
+            raise exception_class(status)(
+                '%s: HTTP %d %s from %s' % (api_method, status, response.reason,
+                                            _origin(response.url)),
+                method=api_method, code=status, response=response) from cause
+        snippet = redact_text(response.text[:200].strip(), secrets)
+        raise ParseError('%s: the server did not answer with a JSON envelope (HTTP %d, %s): %r'
+                         % (api_method, status, response.headers.get('Content-Type'), snippet),
+                         method=api_method, code=None, response=response) from cause
+    if envelope['stat'] == 'ok' and status < 400:
+        return envelope.get('data')
+    code = _int_or_none(envelope.get('code'))
+    raise exception_class(status, code)(
+        _failure_text(api_method, code, envelope.get('message') or '', status, secrets),
+        method=api_method, code=code, response=response)
+
+
+def _int_or_none(value):
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _failure_text(api_method, code, message, status, secrets):
+    if api_method == 'midas.login' and not message:
+        # Midas 3.4.2 answers a wrong API key or application name with code 0 and no message.
+        message = ('login failed: no API key matches this e-mail address and application '
+                   'name (check the API key and the application)')
+    elif not message:
+        message = 'the server gave no message'
+    text = '%s failed: %s (Midas code %s' % (api_method, redact_text(message, secrets), code)
+    if status != 200:
+        text += ', HTTP %d' % status
+    return text + ')'
+
+
+_FILENAME_STAR = re.compile(r"filename\*\s*=\s*([\w.-]*)'[^']*'([^;\s]+)", re.IGNORECASE)
+# Greedy: Midas writes names between double quotes without escaping inner quotes.
+_FILENAME_QUOTED = re.compile(r'filename\s*=\s*"(.*)"', re.IGNORECASE)
+_FILENAME_TOKEN = re.compile(r'filename\s*=\s*([^;]+)', re.IGNORECASE)
+
+
+def filename_from_disposition(value):
+    """Return the file name of a ``Content-Disposition`` header, or None.
+
+    Understands RFC 5987 ``filename*=charset''percent-encoded`` (preferred),
+    quoted and unquoted ``filename=``, and repairs raw UTF-8 bytes that were
+    decoded as Latin-1.
+
+    :param value: the header value
+    :type value: None | string
+    :rtype: None | string
+    """
+    if not value:
+        return None
+    match = _FILENAME_STAR.search(value)
+    if match:
+        return unquote(match.group(2), encoding=match.group(1) or 'utf-8', errors='replace')
+    match = _FILENAME_QUOTED.search(value)
+    if match:
+        return repair_text(match.group(1))
+    match = _FILENAME_TOKEN.search(value)
+    if match:
+        return repair_text(match.group(1).strip())
+    return None

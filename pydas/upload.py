@@ -1,0 +1,288 @@
+"""Uploads: local files and folders to items, bitstreams and folders of a Midas server.
+
+A file becomes an item of the same name holding one bitstream; a directory
+becomes a folder, recursively; with ``leaf_folders_as_items`` a directory
+holding only files becomes one item with one bitstream per file.
+
+Each file is read twice at most: once to compute its MD5, which is sent to
+``midas.upload.generatetoken`` so that content the server already holds is
+never sent (it answers with an empty upload token), and once, streaming, to
+send it. A broken upload resumes from what the server holds
+(``midas.upload.getoffset``): the server appends, so resending from byte 0
+would corrupt the file.
+"""
+
+import glob
+import logging
+import os
+import stat
+
+from pydas.exceptions import InvalidUploadToken
+from pydas.serverpaths import resolve_destination
+from pydas.transfer import (
+    DEFAULT_ATTEMPTS, DEFAULT_JOBS, Countdown, FileMeter, ProgressMeter, Skipped, TaskRunner,
+    TokenRenewalFailed, TransferResult, file_md5, finish, retrying)
+
+logger = logging.getLogger('pydas')
+
+
+def _local_name(path):
+    """Return the name a local path gets on the server (``.`` gets its directory's name)."""
+    return os.path.basename(os.path.abspath(path))
+
+
+class LocalFile(object):
+    """A regular file to upload as a bitstream."""
+
+    def __init__(self, path, size):
+        self.path = path
+        self.name = _local_name(path)
+        self.size = size
+
+
+class LocalItem(object):
+    """Files to upload as the bitstreams of one item: one file, or a leaf folder's files."""
+
+    def __init__(self, path, files, is_file):
+        self.path = path
+        self.name = _local_name(path)
+        self.files = files
+        self.is_file = is_file
+
+
+class LocalFolder(object):
+    """A directory to upload as a folder."""
+
+    def __init__(self, path, children):
+        self.path = path
+        self.name = _local_name(path)
+        self.children = children
+
+    def files(self):
+        """Return every file below this folder."""
+        found = []
+        for child in self.children:
+            found.extend(child.files() if isinstance(child, LocalFolder) else child.files)
+        return found
+
+
+def upload_files(client, file_pattern, destination='Private', leaf_folders_as_items=False,
+                 reuse_existing=False, jobs=DEFAULT_JOBS, progress=None,
+                 attempts=DEFAULT_ATTEMPTS):
+    """Upload the files and directories matching a glob pattern.
+
+    :param client: the client to upload with
+    :type client: pydas.session.Client
+    :param file_pattern: glob pattern of the local files and directories
+    :type file_pattern: string
+    :param destination: a top folder of the user (``Private``, ``Public``...) or a
+        server path of a folder (``/users/<First>_<Last>/...``, ``/communities/<Name>/...``)
+    :type destination: string
+    :param leaf_folders_as_items: upload a directory holding only files as one item
+    :type leaf_folders_as_items: bool
+    :param reuse_existing: reuse folders and items of the same name
+    :type reuse_existing: bool
+    :param jobs: files sent at once
+    :type jobs: int
+    :param progress: (optional) called with a :class:`pydas.transfer.Progress`
+    :type progress: None | callable
+    :param attempts: tries per file before it is reported as failed
+    :type attempts: int
+    :returns: what was uploaded, skipped or found on the server already
+    :rtype: pydas.transfer.TransferResult
+    :raises pydas.serverpaths.ServerPathNotFound: if the destination does not exist
+    :raises pydas.transfer.TransferError: if some files failed (the others are uploaded)
+    """
+    client.verify_credentials()
+    parent_id = resolve_destination(client, destination)
+    result = TransferResult()
+    paths = sorted(glob.glob(file_pattern))
+    if not paths:
+        logger.warning('no file matches %s', file_pattern)
+    nodes = [node for node in (_scan(os.path.normpath(path), leaf_folders_as_items, result)
+                               for path in paths) if node is not None]
+    meter = ProgressMeter(progress)
+    for node in nodes:
+        files = node.files() if isinstance(node, LocalFolder) else node.files
+        meter.add_files(len(files), sum(local_file.size for local_file in files))
+    uploader = _Uploader(client, result, meter, reuse_existing, jobs, attempts)
+    uploader.run(nodes, parent_id)
+    return finish(result)
+
+
+def _scan(path, leaf_folders_as_items, result):
+    """Return the node for ``path``, or None if it is left out (recorded in ``result``)."""
+    mode = os.lstat(path).st_mode
+    if stat.S_ISLNK(mode):
+        return _skip(result, path, 'symbolic link')
+    if stat.S_ISREG(mode):
+        return LocalItem(path, [LocalFile(path, os.path.getsize(path))], is_file=True)
+    if not stat.S_ISDIR(mode):
+        return _skip(result, path, 'not a regular file or directory')
+    children = [_scan(os.path.join(path, entry), leaf_folders_as_items, result)
+                for entry in sorted(os.listdir(path))]
+    children = [child for child in children if child is not None]
+    is_leaf = children and all(getattr(child, 'is_file', False) for child in children)
+    if leaf_folders_as_items and is_leaf:
+        return LocalItem(path, [child.files[0] for child in children], is_file=False)
+    return LocalFolder(path, children)
+
+
+def _skip(result, path, reason):
+    logger.warning('skipping %s: %s', path, reason)
+    result.skipped.append(Skipped(path, reason))
+    return None
+
+
+class _Uploader(object):
+    """Creates folders in order on the calling thread and sends files on workers."""
+
+    def __init__(self, client, result, meter, reuse_existing, jobs, attempts):
+        self._client = client
+        self._communicator = client.communicator
+        self._result = result
+        self._meter = meter
+        self._reuse_existing = reuse_existing
+        self._attempts = attempts
+        self._runner = TaskRunner(jobs, result, fatal=(TokenRenewalFailed,))
+
+    def run(self, nodes, parent_id):
+        """Upload ``nodes`` into the folder ``parent_id`` and wait for every file."""
+        try:
+            self._upload_children(nodes, parent_id)
+        finally:
+            self._runner.wait()
+        self._result.bytes_transferred = self._meter.bytes_moved
+
+    def _upload_children(self, nodes, folder_id):
+        existing_items = self._existing_items(folder_id) if self._reuse_existing else {}
+        for node in nodes:
+            if isinstance(node, LocalFolder):
+                self._upload_folder(node, folder_id)
+            else:
+                self._runner.submit(node.path, self._upload_item, node, folder_id,
+                                    existing_items.get(node.name))
+
+    def _upload_folder(self, node, parent_id):
+        logger.info('creating folder from %s', node.path)
+        try:
+            folder = self._client.with_token(
+                lambda token: self._communicator.create_folder(
+                    token, node.name, parent_id, reuse_existing=self._reuse_existing))
+        except TokenRenewalFailed:
+            raise
+        except Exception as error:  # the folder's files fail with it; its siblings go on
+            self._runner.fail(node.path, error)
+            for local_file in node.files():
+                self._meter.file_done(local_file.path)
+            return
+        self._upload_children(node.children, folder['folder_id'])
+
+    def _existing_items(self, folder_id):
+        children = self._client.with_token(
+            lambda token: self._communicator.folder_children(token, folder_id))
+        existing = {}
+        for item in children.get('items', []):
+            existing.setdefault(item['name'], item['item_id'])
+        return existing
+
+    def _upload_item(self, node, folder_id, item_id):
+        """Create (or reuse) the item, send its first file, then the others in parallel.
+
+        The first bitstream creates the item's revision; the others are added
+        to it concurrently.
+        """
+        if item_id is None:
+            item_id = self._create_item(node, folder_id)
+        files = list(node.files)
+        while files:
+            local_file = files.pop(0)
+            if self._upload_file_reporting(local_file, item_id):
+                break
+        else:
+            return
+        countdown = Countdown(len(files) + 1, lambda: self._item_done(node, item_id))
+        for local_file in files:
+            self._runner.submit(local_file.path, self._upload_part, local_file, item_id,
+                                countdown)
+        countdown.part_done(True)
+
+    def _create_item(self, node, folder_id):
+        logger.info('creating item from %s', node.path)
+        try:
+            return self._client.with_token(
+                lambda token: self._communicator.create_item(token, node.name, folder_id)
+            )['item_id']
+        except Exception:
+            for local_file in node.files:
+                self._meter.file_done(local_file.path)
+            raise
+
+    def _upload_part(self, local_file, item_id, countdown):
+        countdown.part_done(self._upload_file_reporting(local_file, item_id))
+
+    def _upload_file_reporting(self, local_file, item_id):
+        """Upload one file; record a failure instead of raising. Returns whether it worked."""
+        try:
+            self._upload_file(local_file, item_id)
+        except TokenRenewalFailed:
+            raise
+        except Exception as error:  # reported, and the item's other files go on
+            self._runner.fail(local_file.path, error)
+            return False
+        finally:
+            self._meter.file_done(local_file.path)
+        return True
+
+    def _item_done(self, node, item_id):
+        with self._meter.lock:
+            self._result.items.append((node.path, item_id))
+            for callback in self._client.item_upload_callbacks:
+                callback(self._communicator, self._client.token, item_id)
+
+    def _upload_file(self, local_file, item_id):
+        meter = FileMeter(self._meter, local_file.path)
+        checksum, size = file_md5(local_file.path)
+        upload_token = retrying(
+            lambda: self._client.with_token(
+                lambda token: self._communicator.generate_upload_token(
+                    token, item_id, local_file.name, checksum=checksum)),
+            self._attempts, local_file.path)
+        if not upload_token:
+            logger.info('%s: the server has this content already', local_file.path)
+            meter.seek(size)
+            self._result.unchanged.append(local_file.path)
+            return
+        logger.info('uploading %s', local_file.path)
+        self._send(upload_token, local_file, item_id, checksum, meter)
+        self._result.transferred.append(local_file.path)
+
+    def _send(self, upload_token, local_file, item_id, checksum, meter):
+        """Send the file, resuming from the server's offset after a break."""
+        attempt = {'number': 0}
+
+        def perform():
+            attempt['number'] += 1
+            try:
+                self._communicator.perform_upload(
+                    upload_token, local_file.name, filepath=local_file.path,
+                    offset=meter.position, itemid=item_id, progress=meter.add)
+            except InvalidUploadToken:
+                # A consumed token after a broken attempt: that attempt completed
+                # on the server but its answer was lost.
+                if attempt['number'] == 1 or not self._has_bitstream(
+                        item_id, local_file.name, checksum):
+                    raise
+
+        def resume():
+            meter.seek(self._communicator.get_upload_offset(upload_token))
+            logger.info('%s: resuming at byte %d', local_file.path, meter.position)
+
+        retrying(perform, self._attempts, local_file.path, before_retry=resume)
+
+    def _has_bitstream(self, item_id, name, checksum):
+        item = self._client.with_token(
+            lambda token: self._communicator.item_get(token, item_id))
+        revisions = item.get('revisions') or [{'bitstreams': []}]
+        return any(bitstream['name'] == name and bitstream['checksum'] == checksum
+                   for bitstream in revisions[-1]['bitstreams'])

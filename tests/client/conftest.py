@@ -1,0 +1,45 @@
+"""Fixtures of the client tests: the embedded Midas server over real HTTP."""
+
+import pytest
+
+from pydas.core import Communicator
+from pydas.testing import MidasServer
+from pydas.transport import Retry
+
+# Fast retries, so that tests of the retry policy take milliseconds, not seconds.
+FAST_RETRY = Retry(total=2, backoff_factor=0.01, backoff_max=0.05)
+
+
+@pytest.fixture(scope='session')
+def _server():
+    with MidasServer() as server:
+        yield server
+
+
+@pytest.fixture
+def server(_server):
+    """The embedded server, back to a fresh installation (only the admin)."""
+    _server.reset()
+    yield _server
+    _server.faults.clear()
+
+
+@pytest.fixture
+def comm(server):
+    """A communicator for the server, with fast retries."""
+    with Communicator(server.url, retry=FAST_RETRY) as communicator:
+        yield communicator
+
+
+@pytest.fixture
+def token(server, comm):
+    """An API token of the admin."""
+    return comm.login_with_api_key(server.admin_email, server.admin_api_key)
+
+
+@pytest.fixture
+def ada(server, comm):
+    """A non-admin user, with her token under ``'token'``."""
+    user = server.add_user('ada@example.org', 'pw-ada-123', 'Ada', 'Lovelace')
+    user['token'] = comm.login_with_api_key(user['email'], user['api_key'])
+    return user
