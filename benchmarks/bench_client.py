@@ -14,9 +14,11 @@ Figures (the server runs as ``python -m pydas.testing --json`` in a child proces
    a naive client that behaves like the original pydas: a new connection per call, one file
    at a time, the whole file in memory, item.create + generatetoken + perform per file, and
    item.download per file (target: pydas >= 1.5x faster); both checked byte for byte;
+   pydas with jobs=1 too, to tell keep-alive from parallelism; CPU time per file of this
+   process and of the server, which does not depend on how busy the host is;
 3. one big file up and down with pydas (the high-level API and the drivers, each in a child
-   process) vs curl speaking the same protocol (target: >= 0.8x curl's throughput), and the
-   pydas child's peak RSS growth during the transfer (target: < 100 MiB);
+   process) vs curl speaking the same protocol (target: >= 0.8x curl's throughput), the
+   CPU time of both, and the pydas child's peak RSS growth (target: < 100 MiB);
 4. figures 1-2 again over a link with 20 ms round-trip delay: the server in a network
    namespace behind a veth pair with ``netem`` delay (10.200.77.0/24, only inside the
    namespace this script creates and removes) if the host allows it (root, ``ip netns``,
@@ -345,6 +347,7 @@ class DelayProxy(object):
 
 def bench_delayed_link(work_dir, args, summary):
     common.section('a link with %d ms round-trip delay' % args.delay_ms)
+    netns_teardown()  # what a killed earlier run may have left behind
     try:
         netns_setup(args.delay_ms)
     except (OSError, subprocess.CalledProcessError) as error:
@@ -385,7 +388,7 @@ def parse_args(argv):
                         help='skip the delayed network namespace figures')
     parser.add_argument('--delay-ms', type=int, default=20, help='netns link delay (20)')
     args = parser.parse_args(argv)
-    defaults = (64, 100, 300, 50, 100) if args.quick else (1024, 1000, 3000, 200, 200)
+    defaults = (32, 100, 300, 20, 50) if args.quick else (1024, 1000, 3000, 200, 200)
     for name, default in zip(('size_mib', 'files', 'calls', 'netns_files', 'netns_calls'),
                              defaults):
         if getattr(args, name, None) is None:

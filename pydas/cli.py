@@ -143,8 +143,11 @@ def command_login(args):
     """Ask for the server, e-mail and password (or API key), check them, save them."""
     environment = saved_settings()
     url = (args.url or environment.get('url') or prompt('Server URL: ')).rstrip('/')
+    if not url.startswith(('http://', 'https://')):
+        raise CommandError('{0}: the server URL must start with https:// or http://'.format(url))
     email = args.email or environment.get('email') or prompt('Email: ')
     with Communicator(url) as communicator:
+        communicator.get_server_version()  # a wrong URL fails before any secret is asked
         if os.environ.get(ENV_API_KEY):
             api_key = os.environ[ENV_API_KEY]
         elif args.api_key:
@@ -315,6 +318,7 @@ def run_transfer(kind, args, transfer):
 
 def command_serve(args):
     """Run the embedded Midas server (``python -m pydas.testing``)."""
+    # Imported here, as in command_demo: other commands need no server code.
     from pydas.testing.__main__ import main as serve
     return serve(args.server_args)
 
@@ -384,8 +388,8 @@ def build_parser():
         transfer.add_argument('--quiet', action='store_true', help='no progress output')
 
     # Every other option goes to the server (see main), so --help is the server's.
-    add('serve', command_serve, 'run the embedded Midas server (options: see "pydas serve '
-        '--help")', add_help=False)
+    add('serve', command_serve, 'run the embedded Midas server (options of python -m '
+        'pydas.testing)', add_help=False)
     demo = add('demo', command_demo, 'round trip of a sample dataset through an embedded server')
     demo.add_argument('--quiet', action='store_true', help='no progress bar')
     return parser

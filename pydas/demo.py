@@ -16,6 +16,7 @@ import time
 
 from pydas import progressbar
 from pydas.session import Client
+from pydas.testing import MidasServer
 
 STEPS = 7
 
@@ -38,7 +39,6 @@ def run(out, progress_stream, quiet=False):
     :returns: True if every byte came back intact
     :rtype: bool
     """
-    from pydas.testing import MidasServer
     with tempfile.TemporaryDirectory(prefix='pydas-demo-') as workdir:
         with MidasServer(data_dir=os.path.join(workdir, 'server')) as server, \
                 Client(url=server.url) as client:

@@ -240,17 +240,15 @@ class BaseDriver(object):
         """Call ``api_method`` with Python-named ``params`` and keyword ``options``.
 
         :returns: the envelope's ``data``
-        :raises TypeError: for an option ``api_method`` does not take
         """
         params = dict(params or {})
         if options:
-            wire.check_options(api_method, options)
-            params.update(options)
+            params.update(wire.known_options(api_method, options))
         return self.request(api_method, wire.encode(api_method, params))
 
     def _put(self, api_method, params, options, stream, offset=0, progress=None):
         """Stream ``stream`` from byte ``offset`` to its end as the body of ``api_method``."""
-        wire.check_options(api_method, options)
+        options = wire.known_options(api_method, options)
         size = _stream_size(stream)
         stream.seek(offset)
         body = _UploadBody(stream, max(0, size - offset), progress)
@@ -440,7 +438,6 @@ class CoreDriver(BaseDriver):
         :type can_join: string
         :returns: The community dao that was created.
         :rtype: dict
-        :raises TypeError: for an unknown option
         """
         return self._call('midas.community.create', dict(token=token, name=name), kwargs)
 
@@ -513,7 +510,6 @@ class CoreDriver(BaseDriver):
         :type reuse_existing: bool
         :returns: Dictionary containing the details of the created folder.
         :rtype: dict
-        :raises TypeError: for an unknown option
         """
         return self._call('midas.folder.create',
                           dict(token=token, name=name, parent_id=parent_id), kwargs)
@@ -588,7 +584,6 @@ class CoreDriver(BaseDriver):
         :type privacy: string
         :returns: Dictionary containing the details of the created item.
         :rtype: dict
-        :raises TypeError: for an unknown option
         """
         return self._call('midas.item.create',
                           dict(token=token, name=name, parent_id=parent_id), kwargs)
@@ -781,7 +776,6 @@ class CoreDriver(BaseDriver):
         :type checksum: string
         :returns: The item information of the item created.
         :rtype: dict
-        :raises TypeError: for an unknown option
         """
         return self._call('midas.link.create',
                           dict(token=token, folder_id=folder_id, url=url), kwargs)
@@ -852,7 +846,6 @@ class CoreDriver(BaseDriver):
             than the file holds (resume from :meth:`get_upload_offset`)
         :raises pydas.exceptions.InvalidUploadToken: if the upload token is unknown
             or used
-        :raises TypeError: for an unknown option
         """
         filepath = kwargs.pop('filepath', filename)
         offset = kwargs.pop('offset', 0)
@@ -1135,7 +1128,6 @@ class TrackerDriver(BaseDriver):
         :type reproduction_command: string
         :returns: The scalar object that was created.
         :rtype: dict
-        :raises TypeError: for an unknown option
         """
         return self._call('midas.tracker.scalar.add',
                           dict(token=token, community_id=community_id,
@@ -1177,7 +1169,6 @@ class TrackerDriver(BaseDriver):
         :returns: The submission that was created (with ``submission_id`` and
             ``uuid``).
         :rtype: dict
-        :raises TypeError: for an unknown option
         """
         try:
             return self._call('midas.tracker.submission.add', dict(token=token), kwargs)
@@ -1246,7 +1237,6 @@ class TrackerDriver(BaseDriver):
         :type extra_urls: list of dicts
         :returns: The list of scalars that were created.
         :rtype: list[dict]
-        :raises TypeError: for an unknown option
         """
         params = dict(token=token, community_id=community_id,
                       producer_display_name=producer_display_name, metric_name=metric_name,

@@ -6,6 +6,7 @@ every few seconds so logs stay short and readable.
 """
 
 import contextlib
+import shutil
 import time
 
 #: Seconds between two redraws on a terminal.
@@ -77,7 +78,9 @@ class ProgressDisplay(object):
         self._shown_at = now
         line = describe(progress, now - self._started)
         if self._terminal:
-            self._stream.write('\r\x1b[K' + line)
+            # A line longer than the terminal would wrap, and \r would not rewind it.
+            width = shutil.get_terminal_size().columns - 1
+            self._stream.write('\r\x1b[K' + line[:width])
         else:
             self._stream.write(line + '\n')
         self._stream.flush()

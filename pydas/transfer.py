@@ -349,7 +349,7 @@ class TaskRunner(object):
                     break
                 concurrent.futures.wait(pending)
         finally:
-            self._pool.shutdown(wait=True)
+            self._pool.shutdown(wait=True, cancel_futures=True)
         if self._fatal_error is not None:
             raise self._fatal_error
 

@@ -149,13 +149,12 @@ class _Uploader(object):
     def run(self, nodes, parent_id):
         """Upload ``nodes`` into the folder ``parent_id`` and wait for every file."""
         try:
-            self._upload_children(nodes, parent_id)
+            self._upload_children(nodes, parent_id, self._existing_items(parent_id))
         finally:
             self._runner.wait()
         self._result.bytes_transferred = self._meter.bytes_moved
 
-    def _upload_children(self, nodes, folder_id):
-        existing_items = self._existing_items(folder_id) if self._reuse_existing else {}
+    def _upload_children(self, nodes, folder_id, existing_items):
         for node in nodes:
             if isinstance(node, LocalFolder):
                 self._upload_folder(node, folder_id)
@@ -169,6 +168,7 @@ class _Uploader(object):
             folder = self._client.with_token(
                 lambda token: self._communicator.create_folder(
                     token, node.name, parent_id, reuse_existing=self._reuse_existing))
+            existing_items = self._existing_items(folder['folder_id'])
         except TokenRenewalFailed:
             raise
         except Exception as error:  # the folder's files fail with it; its siblings go on
@@ -176,9 +176,12 @@ class _Uploader(object):
             for local_file in node.files():
                 self._meter.file_done(local_file.path)
             return
-        self._upload_children(node.children, folder['folder_id'])
+        self._upload_children(node.children, folder['folder_id'], existing_items)
 
     def _existing_items(self, folder_id):
+        """Return item name -> item id in the folder (nothing unless reusing)."""
+        if not self._reuse_existing:
+            return {}
         children = self._client.with_token(
             lambda token: self._communicator.folder_children(token, folder_id))
         existing = {}

@@ -10,6 +10,11 @@ options each API method accepts and :data:`DEFAULTS` the values always sent.
 """
 
 import json
+import warnings
+
+class UnknownOptionWarning(UserWarning):
+    """A driver method was given a keyword option it does not take (and ignored it)."""
+
 
 # Python name -> Midas name, for every API method unless RENAMES_BY_METHOD says otherwise.
 RENAMES = {
@@ -110,21 +115,27 @@ DEFAULTS = {
 }
 
 
-def check_options(api_method, options):
-    """Raise :class:`TypeError` for a keyword option ``api_method`` does not take.
+def known_options(api_method, options):
+    """Return the keyword options ``api_method`` takes, warning about the others.
+
+    The original pydas ignored an option it did not know; scripts written for it
+    must keep running, so an unknown (e.g. misspelt) option is dropped as before,
+    but with a :class:`UnknownOptionWarning` instead of silently.
 
     :param api_method: the Midas API method, e.g. ``'midas.folder.create'``
     :type api_method: string
     :param options: the keyword options given by the caller
     :type options: dict
-    :raises TypeError: if an option is unknown (a misspelt option must not be dropped
-        silently)
+    :returns: the options that ``api_method`` takes
+    :rtype: dict
     """
     allowed = OPTIONS.get(api_method, ())
     unknown = sorted(set(options) - set(allowed))
     if unknown:
-        raise TypeError('unexpected option(s) %s for %s; allowed: %s'
-                        % (', '.join(unknown), api_method, ', '.join(sorted(allowed))))
+        warnings.warn('ignoring unknown option(s) %s for %s; allowed: %s'
+                      % (', '.join(unknown), api_method, ', '.join(sorted(allowed))),
+                      UnknownOptionWarning, stacklevel=4)
+    return {name: value for name, value in options.items() if name in allowed}
 
 
 def encode_value(name, value):

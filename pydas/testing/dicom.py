@@ -2,16 +2,17 @@
 
 ``midas.dicomextractor.extract`` reads the header of the first bitstream of
 the item's head revision (:mod:`pydas.testing.dicomfile`) and stores each
-field as metadata ``DICOM.<keyword>`` of that revision, as the recorded
-server does with dcmtk's ``dcm2xml``. A field that occurs several times (the
-``Unknown`` and ``PrivateCreator`` names) keeps its first position and its last
-value, since a revision has one value per metadata field.
+field, those inside sequences included, as metadata ``DICOM.<keyword>`` of that
+revision, as the recorded server does with dcmtk's ``dcm2xml``. A name that
+occurs several times (``Unknown``, ``PrivateCreator``, a tag repeated in sequence
+items) keeps its first position and its first value (transcript 133: the
+top-level PatientID, not those of OtherPatientIDsSequence).
 
 Deviations: the real extractor also renders a thumbnail from the pixel data
 (dcmj2pnm); this server does not. A bitstream that is not DICOM makes the
 recorded server crash (HTTP 500 HTML page, ``XMLReader::XML(): Argument #1
-($source) cannot be empty``); this server answers the same page with that
-message, but its "In ..., line" part is the generic one of the HTTP layer.
+($source) cannot be empty``, in ExtractorComponent.php line 214); this server
+answers the same page.
 """
 
 import json
@@ -23,6 +24,8 @@ from pydas.testing.storage import REVISION_FIELDS, WRITE
 MODULE = 'dicomextractor'
 ELEMENT = 'DICOM'
 NO_XML_MESSAGE = 'XMLReader::XML(): Argument #1 ($source) cannot be empty'
+NO_XML_SOURCE = ('MIDAS_ROOT/modules/dicomextractor/controllers/components/'
+                 'ExtractorComponent.php', 214)
 
 
 def header_fields(path):
@@ -31,10 +34,10 @@ def header_fields(path):
     :raises pydas.testing.dicomfile.DicomError: if the file is not DICOM
     """
     with open(path, 'rb') as handle:
-        fields = dicomfile.extractor_fields(dicomfile.read_header(handle))
+        fields = dicomfile.extractor_fields(dicomfile.read_header(handle, nested=True))
     merged = {}
     for qualifier, value in fields:
-        merged[qualifier] = value
+        merged.setdefault(qualifier, value)
     return list(merged.items())
 
 
@@ -70,7 +73,7 @@ def extract(call):
         fields = header_fields(call.store.bitstream_file(bitstreams[0]))
     except (dicomfile.DicomError, OSError):
         # dcm2xml printed nothing and Midas fed that empty output to XMLReader
-        raise http.FatalError(NO_XML_MESSAGE)
+        raise http.FatalError(NO_XML_MESSAGE, *NO_XML_SOURCE)
     with call.store.transaction():
         for qualifier, value in fields:
             call.store.set_metadata(revision['itemrevision_id'], ELEMENT, value, qualifier)

@@ -10,19 +10,23 @@ data or any other bulk value into memory:
   encapsulated (compressed pixel data) syntaxes, whose headers are explicit VR
   little endian;
 * sequences, of defined or undefined length, are skipped safely (nested items
-  and delimiters included); the elements inside them are not reported;
+  and delimiters included), or, with ``nested=True``, the elements of their
+  items are reported after the sequence element, in document order;
 * reading stops at Pixel Data (7FE0,0010) or at the end of the file.
 
 :func:`extractor_fields` turns a header into the ``(qualifier, value)`` pairs
 the Midas ``dicomextractor`` stores as metadata of element ``DICOM``: the
-dcmtk keyword of each top-level element with a textual value (binary VRs and
-empty values are left out; multiple values are joined with a backslash).
-Tags missing from the built-in dictionary (:data:`KEYWORDS`, the common
-public tags) are named ``Unknown`` and private creator elements
+dcmtk keyword of each element with a textual value (binary VRs and empty
+values are left out; multiple values are joined with a backslash; FL and FD
+numbers are printed as dcmtk does, see :func:`format_float`). Public tags
+missing from the built-in dictionary (:data:`KEYWORDS`, the common public
+tags) and private tags missing from :data:`PRIVATE_KEYWORDS` (looked up by
+private creator) are named ``Unknown``, and private creator elements
 ``PrivateCreator``, as dcmtk names tags it has no dictionary entry for.
 """
 
 import io
+import math
 import struct
 import zlib
 
@@ -43,13 +47,17 @@ EXPLICIT_VR_BIG_ENDIAN = '1.2.840.10008.1.2.2'
 _LONG_VRS = {'OB', 'OD', 'OF', 'OL', 'OV', 'OW', 'SQ', 'SV', 'UC', 'UN', 'UR', 'UT', 'UV'}
 _TEXT_VRS = {'AE', 'AS', 'CS', 'DA', 'DS', 'DT', 'IS', 'LO', 'LT', 'PN', 'SH', 'ST', 'TM',
              'UC', 'UI', 'UR', 'UT'}
-# binary numeric VR -> (struct code, printf format of one value)
+# binary numeric VR -> (struct code, printf format of one value, or the number of
+# significant digits of a floating point value, see format_float)
 _NUMERIC_VRS = {'US': ('H', '%d'), 'SS': ('h', '%d'), 'UL': ('I', '%d'), 'SL': ('i', '%d'),
-                'UV': ('Q', '%d'), 'SV': ('q', '%d'), 'FL': ('f', '%.8g'), 'FD': ('d', '%.17g')}
+                'UV': ('Q', '%d'), 'SV': ('q', '%d'), 'FL': ('f', 9), 'FD': ('d', 17)}
 # a textual value longer than this is not worth a metadata field: skip it unread
 MAX_VALUE_LENGTH = 64 * 1024
 # nesting depth of sequences beyond which the file is refused (corrupt or hostile)
 MAX_DEPTH = 32
+# a defined-length sequence longer than this is skipped unread even when nested elements
+# are wanted (it is read into memory to be parsed)
+MAX_SEQUENCE_LENGTH = 16 << 20
 
 # tag (group, element) -> (VR, dcmtk keyword): the common public tags
 _DICTIONARY_TEXT = """
@@ -187,6 +195,177 @@ _DICTIONARY_TEXT = """
 """
 
 
+# (group, private creator, element byte) -> dcmtk keyword: the GE private tags of
+# CT_small.dcm that dcmtk's private dictionary names. Derived from the recorded metadata
+# of that file (transcript 133) aligned with its elements; the names a file cannot show
+# (those repeating an earlier name, which Midas keeps once) are left out, except
+# (0021,xx05), which must repeat one: it precedes the first Unknown yet adds no name.
+_PRIVATE_DICTIONARY_TEXT = """
+0009 GEMS_IDEN_01 01 FullFidelity
+0009 GEMS_IDEN_01 02 SuiteId
+0009 GEMS_IDEN_01 04 ProductId
+0009 GEMS_IDEN_01 27 ImageActualDate
+0009 GEMS_IDEN_01 E6 GenesisVersionNow
+0009 GEMS_IDEN_01 E7 ExamRecordChecksum
+0009 GEMS_IDEN_01 E9 ActualSeriesDataTimeStamp
+0011 GEMS_PATI_01 10 PatientStatus
+0019 GEMS_ACQU_01 02 NumberOfCellsInDetector
+0019 GEMS_ACQU_01 03 CellNumberAtTheta
+0019 GEMS_ACQU_01 04 CellSpacing
+0019 GEMS_ACQU_01 0F HorizontalFrameOfReference
+0019 GEMS_ACQU_01 11 SeriesContrast
+0019 GEMS_ACQU_01 13 StartNumberForBaseline
+0019 GEMS_ACQU_01 14 EndNumberForBaseline
+0019 GEMS_ACQU_01 15 StartNumberForEnhancedScans
+0019 GEMS_ACQU_01 16 EndNumberForEnhancedScans
+0019 GEMS_ACQU_01 17 SeriesPlane
+0019 GEMS_ACQU_01 18 FirstScanRAS
+0019 GEMS_ACQU_01 19 FirstScanLocation
+0019 GEMS_ACQU_01 1A LastScanRAS
+0019 GEMS_ACQU_01 1B LastScanLocation
+0019 GEMS_ACQU_01 1E DisplayFieldOfView
+0019 GEMS_ACQU_01 23 TableSpeed
+0019 GEMS_ACQU_01 24 MidScanTime
+0019 GEMS_ACQU_01 25 MidScanFlag
+0019 GEMS_ACQU_01 26 DegreesOfAzimuth
+0019 GEMS_ACQU_01 27 GantryPeriod
+0019 GEMS_ACQU_01 2A XrayOnPosition
+0019 GEMS_ACQU_01 2B XrayOffPosition
+0019 GEMS_ACQU_01 2C NumberOfTriggers
+0019 GEMS_ACQU_01 2E AngleOfFirstView
+0019 GEMS_ACQU_01 2F TriggerFrequency
+0019 GEMS_ACQU_01 39 ScanFOVType
+0019 GEMS_ACQU_01 40 StatReconFlag
+0019 GEMS_ACQU_01 41 ComputeType
+0019 GEMS_ACQU_01 42 SegmentNumber
+0019 GEMS_ACQU_01 43 TotalSegmentsRequested
+0019 GEMS_ACQU_01 44 InterscanDelay
+0019 GEMS_ACQU_01 47 ViewCompressionFactor
+0019 GEMS_ACQU_01 4A TotalNumberOfRefChannels
+0019 GEMS_ACQU_01 4B DataSizeForScanData
+0019 GEMS_ACQU_01 52 ReconPostProcessingFlag
+0019 GEMS_ACQU_01 57 CTWaterNumber
+0019 GEMS_ACQU_01 58 CTBoneNumber
+0019 GEMS_ACQU_01 5E NumberOfChannels1To512
+0019 GEMS_ACQU_01 5F IncrementBetweenChannels
+0019 GEMS_ACQU_01 60 StartingView
+0019 GEMS_ACQU_01 61 NumberOfViews
+0019 GEMS_ACQU_01 62 IncrementBetweenViews
+0019 GEMS_ACQU_01 6A DependantOnNumberOfViewsProcessed
+0019 GEMS_ACQU_01 6B FieldOfViewInDetectorCells
+0019 GEMS_ACQU_01 70 ValueOfBackProjectionButton
+0019 GEMS_ACQU_01 71 SetIfFatqEstimatesWereUsed
+0019 GEMS_ACQU_01 72 ZChannelAvgOverViews
+0019 GEMS_ACQU_01 73 AvgOfLeftRefChannelsOverViews
+0019 GEMS_ACQU_01 74 MaxLeftChannelOverViews
+0019 GEMS_ACQU_01 75 AvgOfRightRefChannelsOverViews
+0019 GEMS_ACQU_01 76 MaxRightChannelOverViews
+0019 GEMS_ACQU_01 DA ReferenceChannelUsed
+0019 GEMS_ACQU_01 DB BackProjectorCoefficient
+0019 GEMS_ACQU_01 DC PrimarySpeedCorrectionUsed
+0019 GEMS_ACQU_01 DD OverrangeCorrectionUsed
+0019 GEMS_ACQU_01 DE DynamicZAlphaValue
+0021 GEMS_RELA_01 03 SeriesFromWhichPrescribed
+0021 GEMS_RELA_01 05 GenesisVersionNow
+0021 GEMS_RELA_01 07 SeriesRecordChecksum
+0021 GEMS_RELA_01 19 AcqReconRecordChecksum
+0021 GEMS_RELA_01 37 ScreenFormat
+0021 GEMS_RELA_01 90 TubeFocalSpotPosition
+0021 GEMS_RELA_01 91 BiopsyPosition
+0021 GEMS_RELA_01 92 BiopsyTLocation
+0021 GEMS_RELA_01 93 BiopsyRefLocation
+0023 GEMS_STDY_01 70 StartTimeSecsInFirstAxial
+0023 GEMS_STDY_01 74 NumberOfUpdatesToHeader
+0023 GEMS_STDY_01 7D IndicatesIfStudyHasCompleteInfo
+0025 GEMS_SERS_01 06 LastPulseSequenceUsed
+0025 GEMS_SERS_01 07 ImagesInSeries
+0025 GEMS_SERS_01 10 LandmarkCounter
+0025 GEMS_SERS_01 11 NumberOfAcquisitions
+0025 GEMS_SERS_01 17 SeriesCompleteFlag
+0025 GEMS_SERS_01 18 NumberOfImagesArchived
+0025 GEMS_SERS_01 19 LastImageNumberUsed
+0027 GEMS_IMAG_01 06 ImageArchiveFlag
+0027 GEMS_IMAG_01 10 ScoutType
+0027 GEMS_IMAG_01 1C VmaMamp
+0027 GEMS_IMAG_01 1D VmaPhase
+0027 GEMS_IMAG_01 1E VmaMod
+0027 GEMS_IMAG_01 1F VmaClip
+0027 GEMS_IMAG_01 20 SmartScanOnOffFlag
+0027 GEMS_IMAG_01 35 PlaneType
+0027 GEMS_IMAG_01 40 RASLetterOfImageLocation
+0027 GEMS_IMAG_01 41 ImageLocation
+0027 GEMS_IMAG_01 42 CenterRCoordOfPlaneImage
+0027 GEMS_IMAG_01 43 CenterACoordOfPlaneImage
+0027 GEMS_IMAG_01 44 CenterSCoordOfPlaneImage
+0027 GEMS_IMAG_01 45 NormalRCoord
+0027 GEMS_IMAG_01 46 NormalACoord
+0027 GEMS_IMAG_01 47 NormalSCoord
+0027 GEMS_IMAG_01 48 RCoordOfTopRightCorner
+0027 GEMS_IMAG_01 49 ACoordOfTopRightCorner
+0027 GEMS_IMAG_01 4A SCoordOfTopRightCorner
+0027 GEMS_IMAG_01 4B RCoordOfBottomRightCorner
+0027 GEMS_IMAG_01 4C ACoordOfBottomRightCorner
+0027 GEMS_IMAG_01 4D SCoordOfBottomRightCorner
+0027 GEMS_IMAG_01 50 TableStartLocation
+0027 GEMS_IMAG_01 51 TableEndLocation
+0027 GEMS_IMAG_01 52 RASLetterForSideOfImage
+0027 GEMS_IMAG_01 53 RASLetterForAnteriorPosterior
+0027 GEMS_IMAG_01 54 RASLetterForScoutStartLoc
+0027 GEMS_IMAG_01 55 RASLetterForScoutEndLoc
+0029 GEMS_IMPS_01 04 LowerRangeOfPixels
+0029 GEMS_IMPS_01 26 VersionOfHeaderStructure
+0029 GEMS_IMPS_01 34 AdvantageCompOverflow
+0029 GEMS_IMPS_01 35 AdvantageCompUnderflow
+0043 GEMS_PARM_01 10 WindowValue
+0043 GEMS_PARM_01 11 TotalInputViews
+0043 GEMS_PARM_01 12 XrayChain
+0043 GEMS_PARM_01 13 ReconKernelParameters
+0043 GEMS_PARM_01 14 CalibrationParameters
+0043 GEMS_PARM_01 15 TotalOutputViews
+0043 GEMS_PARM_01 16 NumberOfOverranges
+0043 GEMS_PARM_01 17 IBHImageScaleFactors
+0043 GEMS_PARM_01 18 BBHCoefficients
+0043 GEMS_PARM_01 19 NumberOfBBHChainsToBlend
+0043 GEMS_PARM_01 1A StartingChannelNumber
+0043 GEMS_PARM_01 1B PPScanParameters
+0043 GEMS_PARM_01 1C GEImageIntegrity
+0043 GEMS_PARM_01 1D LevelValue
+0043 GEMS_PARM_01 1E DeltaStartTime
+0043 GEMS_PARM_01 1F MaxOverrangesInAView
+0043 GEMS_PARM_01 20 AvgOverrangesAllViews
+0043 GEMS_PARM_01 21 CorrectedAfterglowTerms
+0043 GEMS_PARM_01 25 ReferenceChannels
+0043 GEMS_PARM_01 26 NoViewsRefChannelsBlocked
+0043 GEMS_PARM_01 27 ScanPitchRatio
+0043 GEMS_PARM_01 2B PrivateScanOptions
+0043 GEMS_PARM_01 31 RACoordOfTargetReconCentre
+0043 GEMS_PARM_01 40 TriggerOnPosition
+0043 GEMS_PARM_01 41 DegreeOfRotation
+0043 GEMS_PARM_01 42 DASTriggerSource
+0043 GEMS_PARM_01 43 DASFpaGain
+0043 GEMS_PARM_01 44 DASOutputSource
+0043 GEMS_PARM_01 45 DASAdInput
+0043 GEMS_PARM_01 46 DASCalMode
+0043 GEMS_PARM_01 47 DASCalFrequency
+0043 GEMS_PARM_01 48 DASRegXm
+0043 GEMS_PARM_01 49 DASAutoZero
+0043 GEMS_PARM_01 4A StartingChannelOfView
+0043 GEMS_PARM_01 4B DASXmPattern
+0043 GEMS_PARM_01 4C TGGCTriggerMode
+0043 GEMS_PARM_01 4D StartScanToXrayOnDelay
+0043 GEMS_PARM_01 4E DurationOfXrayOn
+"""
+
+
+def _load_private_dictionary(text):
+    dictionary = {}
+    for line in text.split('\n'):
+        if line:
+            group, creator, element, keyword = line.split()
+            dictionary[(int(group, 16), creator, int(element, 16))] = keyword
+    return dictionary
+
+
 def _load_dictionary(text):
     dictionary = {}
     for line in text.split('\n'):
@@ -197,6 +376,57 @@ def _load_dictionary(text):
 
 
 KEYWORDS = _load_dictionary(_DICTIONARY_TEXT)
+PRIVATE_KEYWORDS = _load_private_dictionary(_PRIVATE_DICTIONARY_TEXT)
+
+
+def format_float(value, precision):
+    """A floating point value as dcmtk prints it (``OFStandard::ftoa``, ``%g`` style).
+
+    Like C's ``%.<precision>g`` except for a quirk of dcmtk's digit generation: the zeros
+    after the decimal point and the first non-zero digit after them do not count as
+    significant (``179.0357971`` with precision 9). dcmtk uses 9 digits for FL and 17
+    for FD. The exponent form (tiny or huge values) is C's.
+    """
+    if math.isnan(value) or math.isinf(value):
+        return repr(value)
+    sign = '-' if value < 0 else ''
+    fraction, integer = math.modf(abs(value))
+    digits = []
+    while integer:
+        remainder, integer = math.modf(integer / 10)
+        digits.insert(0, int((remainder + .01) * 10))
+    precision = max(precision, 1)
+    if len(digits) > precision or (not digits and 0 < fraction < .0001):
+        text = '%.*g' % (precision, abs(value))
+        return sign + text if float(text) else text
+    left = precision - len(digits)
+    point = len(digits) or 1
+    digits = digits or [0]
+    if fraction and left:
+        digit = 0
+        while not digit:  # leading fraction zeros and the first digit are free
+            fraction, digit = math.modf(fraction * 10)
+            digits.append(int(digit))
+        left -= 1
+        while left and fraction:
+            fraction, digit = math.modf(fraction * 10)
+            digits.append(int(digit))
+            left -= 1
+    if fraction and math.modf(fraction * 10)[1] > 4:
+        position = len(digits) - 1
+        while position >= 0 and digits[position] == 9:
+            digits[position] = 0
+            position -= 1
+        if position < 0:
+            digits.insert(0, 1)
+            point += 1
+        else:
+            digits[position] += 1
+    text = ''.join(map(str, digits[:point]))
+    decimals = ''.join(map(str, digits[point:])).rstrip('0')
+    if decimals:
+        text += '.' + decimals
+    return sign + text if any(digits) else text
 
 
 class DicomError(ValueError):
@@ -210,19 +440,24 @@ class Element(object):
     :ivar vr: the value representation (from the file, or the dictionary)
     :ivar value: the value as text (multiple values joined by ``\\``), or None
         for a binary, sequence or over-long value, which is skipped unread
+    :ivar creator: for a private tag, the value of its private creator element
     """
 
-    def __init__(self, tag, vr, value):
+    def __init__(self, tag, vr, value, creator=None):
         self.tag = tag
         self.vr = vr
         self.value = value
+        self.creator = creator
 
     @property
     def keyword(self):
-        """The dcmtk keyword of the tag (``Unknown`` if not in the dictionary)."""
+        """The dcmtk keyword of the tag (``Unknown`` if not in the dictionaries)."""
         if self.tag in KEYWORDS:
             return KEYWORDS[self.tag][1]
-        return 'PrivateCreator' if _is_private_creator(self.tag) else 'Unknown'
+        if _is_private_creator(self.tag):
+            return 'PrivateCreator'
+        return PRIVATE_KEYWORDS.get((self.tag[0], self.creator, self.tag[1] & 0xFF),
+                                    'Unknown')
 
     def __repr__(self):
         return '<Element (%04X,%04X) %s %r>' % (self.tag + (self.vr, self.value))
@@ -305,6 +540,8 @@ class _Reader(object):
         count = len(data) // struct.calcsize(code)
         values = struct.unpack('%s%d%s' % (self.endian, count, code),
                                data[:count * struct.calcsize(code)])
+        if isinstance(form, int):
+            return '\\'.join(format_float(value, form) for value in values)
         return '\\'.join(form % value for value in values)
 
     def skip_sequence(self, length, depth):
@@ -344,24 +581,71 @@ class _Reader(object):
 
     def read_element(self, tag):
         """The element whose tag was just read; sequences are skipped (value None)."""
+        return list(self.read_element_tree(tag, nested=False))[0]
+
+    def read_element_tree(self, tag, nested=True, depth=1):
+        """Yield the element whose tag was just read then, if it is a sequence and
+        ``nested``, the elements of its items in document order (else they are skipped)."""
         vr, length = self.read_vr_and_length(tag)
         if vr == 'UN' and length == UNDEFINED_LENGTH:
             # an undefined-length UN value holds a sequence in implicit VR (PS3.5 6.2.2)
+            yield Element(tag, vr, None)
             implicit = _Reader(self.stream, explicit=False, little_endian=True)
             implicit.skip_sequence(length, 1)
-            return Element(tag, vr, None)
-        if vr == 'SQ' or length == UNDEFINED_LENGTH:
-            self.skip_sequence(length, 1)
-            return Element(tag, vr or 'SQ', None)
-        return Element(tag, vr, self.read_value(vr, length))
+        elif vr == 'SQ' or length == UNDEFINED_LENGTH:
+            yield Element(tag, vr or 'SQ', None)
+            if nested and length <= MAX_SEQUENCE_LENGTH:
+                yield from self._sequence_elements(length, depth + 1)
+            else:
+                self.skip_sequence(length, 1)
+        else:
+            yield Element(tag, vr, self.read_value(vr, length))
 
-    def read_elements(self):
-        """Yield the top-level elements, up to pixel data or the end of the stream."""
+    def _within(self, length):
+        """A reader of the next ``length`` bytes (a defined-length sequence or item)."""
+        return _Reader(io.BytesIO(self.read_exact(length)), self.explicit, self.endian == '<',
+                       self.encoding)
+
+    def _sequence_elements(self, length, depth):
+        if depth > MAX_DEPTH:
+            raise DicomError('DICOM sequences nested too deeply')
+        reader = self if length == UNDEFINED_LENGTH else self._within(length)
+        while True:
+            tag = reader.read_tag()
+            if tag is None and length != UNDEFINED_LENGTH:
+                return
+            if tag is None:
+                raise DicomError('DICOM sequence without delimiter')
+            _, item_length = reader.read_vr_and_length(tag)
+            if tag == SEQUENCE_DELIMITER:
+                return
+            if tag != ITEM:
+                raise DicomError('unexpected tag (%04X,%04X) in a sequence' % tag)
+            if item_length == UNDEFINED_LENGTH:
+                yield from reader._item_elements(depth, bounded=False)
+            else:
+                yield from reader._within(item_length)._item_elements(depth, bounded=True)
+
+    def _item_elements(self, depth, bounded):
+        while True:
+            tag = self.read_tag()
+            if tag is None and bounded:
+                return
+            if tag is None:
+                raise DicomError('DICOM item without delimiter')
+            if tag == ITEM_DELIMITER:
+                self.read_vr_and_length(tag)
+                return
+            yield from self.read_element_tree(tag, depth=depth)
+
+    def read_elements(self, nested=False):
+        """Yield the elements, up to pixel data or the end of the stream: the top-level
+        ones, and with ``nested`` those inside sequences too, in document order."""
         while True:
             tag = self.read_tag()
             if tag is None or tag == PIXEL_DATA:
                 return
-            yield self.read_element(tag)
+            yield from self.read_element_tree(tag, nested)
 
 
 def _implicit_vr(tag):
@@ -435,11 +719,13 @@ def _data_set_reader(stream, transfer_syntax):
     return _Reader(stream, explicit=True, little_endian=True)
 
 
-def read_header(stream):
+def read_header(stream, nested=False):
     """Read the header of a DICOM Part 10 file, up to its pixel data.
 
     :param stream: the file, opened in binary mode, at its start
-    :returns: the transfer syntax and the top-level elements
+    :param nested: include the elements inside sequences, after their sequence element
+        (document order, as ``dcm2xml`` lists them)
+    :returns: the transfer syntax and the elements
     :rtype: Header
     :raises DicomError: if the file is not DICOM Part 10 or is damaged
     """
@@ -449,9 +735,15 @@ def read_header(stream):
         raise DicomError('DICOM file meta information has no transfer syntax')
     reader = _data_set_reader(stream, syntax)
     elements = []
-    for element in reader.read_elements():
+    creators = {}  # (group, block) -> private creator, for the private tags that follow
+    for element in reader.read_elements(nested):
+        group, number = element.tag
         if element.tag == (0x0008, 0x0005):
             reader.encoding = _character_encoding(element.value)
+        elif _is_private_creator(element.tag):
+            creators[(group, number)] = element.value
+        elif group % 2:
+            element.creator = creators.get((group, number >> 8))
         elements.append(element)
     return Header(syntax, meta + elements)
 

@@ -2,11 +2,13 @@
 controller that streams files and zip archives from disk (§6.2)."""
 
 import email.utils
+import functools
 import os
+import re
 import time
 import zipfile
 
-from pydas.testing.http import FatalError, Response, error_page
+from pydas.testing.http import FatalError, FileBody, Response, error_page
 from pydas.testing.policies import is_number
 from pydas.testing.registry import ApiError, Redirect, api_method
 from pydas.testing.storage import CHUNK, COMMUNITY_ROOT, READ, as_id
@@ -15,6 +17,7 @@ NO_ITEM = "This item doesn't exist or you don't have the permissions."
 NO_FOLDER = "This folder doesn't exist or you don't have the permissions."
 NO_BITSTREAM = 'The bitstream does not exist or you do not have the permissions'
 DEFLATE_LIMIT = 20 << 20
+MULTIPLE_ARCHIVE = 'Custom'
 FILE_HEADERS = (('X-Powered-By', 'PHP/8.2.36'), ('Pragma', 'no-cache'),
                 ('Cache-Control', 'must-revalidate, post-check=0, pre-check=0'))
 ZIP_HEADERS = (('X-Powered-By', 'PHP/8.2.36'), ('Expires', 'Thu, 19 Nov 1981 08:52:00 GMT'),
@@ -50,14 +53,15 @@ def folder_download(call):
     """Download a folder as a zip archive.
 
     :param token: (Optional) Authentication token
-    :param id: The id of the folder
+    :param id: The id of the folder (several: comma-separated, one archive)
     :returns: A zip archive of the folder's contents
     """
-    folder_id = call.require('id')
+    folder_ids = call.require('id')
     user = call.user
-    if not call.store.can_access_folder(user, folder_id, READ):
-        raise ApiError(-151, NO_FOLDER)
-    return Redirect(_with_token('/download/?folders=%s' % folder_id, call))
+    for folder_id in folder_ids.split(','):
+        if not call.store.can_access_folder(user, folder_id, READ):
+            raise ApiError(-151, NO_FOLDER)
+    return Redirect(_with_token('/download/?folders=%s' % folder_ids, call))
 
 
 @api_method('midas.bitstream.download')
@@ -236,18 +240,11 @@ def file_response(store, bitstream, item_id, name, offset=0):
         ('Expires', '0'), type_header,
         ('Content-Disposition', 'attachment; filename="%s"' % name)]
     start = offset if 0 < offset <= size else 0
+    # Counted only when the whole file was sent, as in Midas.
+    counted = None if start else functools.partial(_count_download, store, item_id)
     # A body shorter than its Content-Length must end with the connection, as in Midas.
-    return Response(200, headers, _file_chunks(store, path, start, item_id), length=size,
+    return Response(200, headers, FileBody(path, start, counted), length=size,
                     close=start > 0)
-
-
-def _file_chunks(store, path, start, item_id):
-    with open(path, 'rb') as handle:
-        handle.seek(start)
-        for chunk in iter(lambda: handle.read(CHUNK), b''):
-            yield chunk
-    if start == 0:
-        _count_download(store, item_id)
 
 
 def _count_download(store, item_id):
@@ -278,16 +275,23 @@ def _serve_item(call, user):
 
 
 def _serve_folder(call, user):
+    """One zip of every listed folder (``folders=1,2``; Midas's own links join with ``-``)."""
     store = call.store
-    folder_id = call.param('folders').split(',')[0]
-    folder = store.folder(folder_id)
-    if folder is None:
-        return _not_found()
-    if not store.can_access_folder(user, folder_id, READ):
-        raise FatalError('You do not have the permissions to download this folder')
-    entries = list(_folder_entries(store, user, folder, folder['name']))
-    return zip_response('%s-%s' % (_archive_prefix(store, folder), _cut_name(folder['name'])),
-                        entries)
+    folders = []
+    for folder_id in dict.fromkeys(re.split('[,-]', call.param('folders'))):
+        folder = store.folder(folder_id)
+        if folder is None:
+            return _not_found()
+        if not store.can_access_folder(user, folder_id, READ):
+            raise FatalError('You do not have the permissions to download this folder')
+        folders.append(folder)
+    entries = [entry for folder in folders
+               for entry in _folder_entries(store, user, folder, folder['name'])]
+    if len(folders) == 1:
+        name = '%s-%s' % (_archive_prefix(store, folders[0]), _cut_name(folders[0]['name']))
+    else:
+        name = MULTIPLE_ARCHIVE  # uncertain: the name Midas gives a multi-object download
+    return zip_response(name, entries)
 
 
 def _folder_entries(store, user, folder, path):

@@ -17,7 +17,8 @@ Handlers registered with :func:`pydas.testing.registry.api_method` receive one
 * ``call.verb`` ('GET', 'POST', 'PUT'...), ``call.method`` (as sent), ``call.headers``.
 * ``call.body``: the raw request body (PUT, or POST that is not a form) as a stream with
   ``read(size)``; read it in chunks, never whole.
-* ``call.files``: multipart file parts, ``{field: (filename, bytes)}``.
+* ``call.files``: multipart file parts spooled to disk, ``{field: FilePart(filename, path,
+  size, checksum)}``; a handler may move ``path`` away, else it is deleted after the call.
 * ``call.store`` (:class:`pydas.testing.storage.Store`), ``call.server``
   (:class:`pydas.testing.server.MidasServer`; ``call.server.modules`` lists the enabled
   modules), ``call.base_url`` (``http://host:port``).
@@ -28,11 +29,15 @@ HTML error page of a PHP fatal error (HTTP 500) instead of an envelope.
 """
 
 import collections
+import contextlib
+import email.message
 import email.parser
 import email.policy
 import email.utils
+import hashlib
 import http.server
 import logging
+import os
 import secrets
 import socket
 import time
@@ -44,6 +49,9 @@ from pydas.testing import envelope, registry
 LOG = logging.getLogger('pydas.testing')
 CHUNK = 1 << 20
 DRAIN_LIMIT = 64 << 20
+# multipart: the largest header block of a part and non-file field kept (PHP has limits too)
+HEADER_LIMIT = 64 << 10
+FIELD_LIMIT = 1 << 20
 API_PATHS = ('/api/json', '/api/index/json', '/api/rest')
 FAULTS_PATH = '/__pydas__/faults'
 MISSING_METHOD = b'Inconsistent request: please set a method parameter'
@@ -51,6 +59,8 @@ SESSION_HEADERS = (('Expires', 'Thu, 19 Nov 1981 08:52:00 GMT'),
                    ('Cache-Control', 'no-store, no-cache, must-revalidate'),
                    ('Pragma', 'no-cache'))
 HTML_TYPE = 'text/html; charset=UTF-8'
+# The source location of the pages of failures without a known one (uncaught exceptions).
+APP_CONTROLLER = 'MIDAS_ROOT/core/AppController.php'
 ERROR_PAGE = (
     '<link href="/core/public/css/error/error.error.css" rel="stylesheet" type="text/css"/>\n'
     '\n<div class="viewMain">\n    <h1>An error occurred</h1><div class="errorMessage">'
@@ -62,14 +72,23 @@ RecordedCall = collections.namedtuple('RecordedCall', 'verb method query form he
 
 
 class FatalError(Exception):
-    """A failure that Midas reports as a PHP fatal error: HTTP 500 and an HTML page."""
+    """A failure that Midas reports as a PHP fatal error: HTTP 500 and an HTML page.
+
+    :param where: the PHP source file the page names
+    :param line: the line in that file
+    """
+
+    def __init__(self, message, where=APP_CONTROLLER, line=0):
+        super().__init__(message)
+        self.where = where
+        self.line = line
 
 
 class ConnectionCut(Exception):
     """Raised when a fault drops the connection in the middle of a request body."""
 
 
-def error_page(message, where='MIDAS_ROOT/core/AppController.php', line=0):
+def error_page(message, where=APP_CONTROLLER, line=0):
     """The HTML error page Midas prints for a fatal error, as bytes."""
     stamp = time.strftime('%H:%M:%S %Y-%m-%d')
     return ERROR_PAGE.format(message=message, where=where, line=line,
@@ -92,6 +111,35 @@ class Response(object):
         self.body = body
         self.length = len(body) if isinstance(body, bytes) else length
         self.close = close
+
+
+class FileBody(object):
+    """A response body read from a file from ``start`` on: sent with ``socket.sendfile``
+    (zero copy), or iterated in chunks when a fault must cut it.
+
+    :param on_complete: called once the whole rest of the file was sent, or None
+    """
+
+    def __init__(self, path, start=0, on_complete=None):
+        self.path = path
+        self.start = start
+        self.on_complete = on_complete
+
+    def __iter__(self):
+        with open(self.path, 'rb') as handle:
+            handle.seek(self.start)
+            yield from iter(lambda: handle.read(CHUNK), b'')
+        self._completed()
+
+    def send(self, connection):
+        """Send the file over a connected socket."""
+        with open(self.path, 'rb') as handle:
+            connection.sendfile(handle, self.start)
+        self._completed()
+
+    def _completed(self):
+        if self.on_complete is not None:
+            self.on_complete()
 
 
 def php_headers(content_type=HTML_TYPE, type_header='Content-Type'):
@@ -135,30 +183,61 @@ class BodyReader(object):
             self._done = True
         self._left = size
 
-    def read(self, size=CHUNK):
-        """Read up to ``size`` bytes; ``b''`` at the end of the body."""
+    def _allowance(self, size):
+        """How many bytes the next read may take (0 at the end of the body)."""
         if self._chunked and self._left == 0 and not self._done:
             self._next_chunk()
-            if self._done:
-                return b''
         if self._done or self._left == 0:
             self._done = True
-            return b''
+            return 0
         size = min(size, self._left)
         if self._cut_after is not None:
             size = min(size, self._cut_after - self.bytes_read)
             if size <= 0:
                 raise ConnectionCut()
-        data = self._rfile.read(size)
-        if not data:
+        return size
+
+    def _consumed(self, count):
+        if not count:
             raise ConnectionCut()
-        self._left -= len(data)
-        self.bytes_read += len(data)
-        if self._chunked and self._left == 0:
-            self._rfile.readline(16)
-        elif not self._chunked and self._left == 0:
-            self._done = True
+        self._left -= count
+        self.bytes_read += count
+        if self._left == 0:
+            if self._chunked:
+                self._rfile.readline(16)
+            else:
+                self._done = True
+
+    def read(self, size=CHUNK):
+        """Read up to ``size`` bytes; ``b''`` at the end of the body."""
+        size = self._allowance(size)
+        data = self._rfile.read(size) if size else b''
+        if size:
+            self._consumed(len(data))
         return data
+
+    def readinto(self, buffer):
+        """Fill a writable buffer (a ``memoryview``) from the body without an extra copy.
+
+        :returns: the number of bytes read: ``len(buffer)`` unless the body ended first
+        :raises ConnectionCut: if the connection ends before any byte was read (a cut
+            after some bytes is raised by the next call, so that the caller keeps them)
+        """
+        filled = 0
+        while filled < len(buffer):
+            try:
+                size = self._allowance(len(buffer) - filled)
+                if not size:
+                    break
+                # BufferedReader.readinto reads large requests straight from the socket.
+                count = self._rfile.readinto(buffer[filled:filled + size])
+                self._consumed(count)
+            except ConnectionCut:
+                if filled:
+                    break
+                raise
+            filled += count
+        return filled
 
     def read_all(self):
         """The rest of the body as bytes (for forms only)."""
@@ -307,11 +386,16 @@ class RequestHandler(http.server.BaseHTTPRequestHandler):
         method = form.get('method') if 'method' not in query else query['method']
         midas.record(RecordedCall(self.command, method, query, form, dict(self.headers)))
         self._body_reader = body
-        if method is None:
-            return self._respond(Response(200, php_headers(type_header='Content-type'),
-                                          MISSING_METHOD))
-        call = self._call(method, query, form, files, body)
-        return self._serve(method, lambda: self._run(call))
+        try:
+            if method is None:
+                return self._respond(Response(200, php_headers(type_header='Content-type'),
+                                              MISSING_METHOD))
+            call = self._call(method, query, form, files, body)
+            return self._serve(method, lambda: self._run(call))
+        finally:
+            for part in files.values():  # the spooled file parts no handler took
+                with contextlib.suppress(FileNotFoundError):
+                    os.remove(part.path)
 
     def _form(self, body):
         content_type = self.headers.get('Content-Type', '')
@@ -321,7 +405,7 @@ class RequestHandler(http.server.BaseHTTPRequestHandler):
             text = body.read_all().decode('utf-8', 'replace')
             return dict(parse_qsl(text, keep_blank_values=True)), {}
         if content_type.startswith('multipart/form-data'):
-            return _parse_multipart(content_type, body.read_all())
+            return parse_multipart(content_type, body, self.server.midas.store.temp_path)
         return {}, {}
 
     def _run(self, call):
@@ -351,9 +435,11 @@ class RequestHandler(http.server.BaseHTTPRequestHandler):
             response = produce()
         except (ConnectionCut, ConnectionError):
             raise
-        except Exception as error:  # a PHP fatal error: HTML page, HTTP 500
-            if not isinstance(error, FatalError):
-                LOG.error('internal error in %s\n%s', method, traceback.format_exc())
+        except FatalError as error:
+            response = Response(500, php_headers(),
+                                error_page(str(error), error.where, error.line))
+        except Exception as error:  # a bug here shows as a PHP fatal error would
+            LOG.error('internal error in %s\n%s', method, traceback.format_exc())
             response = Response(500, php_headers(), error_page(str(error)))
         cut = faults.take_response_cut(method) if response.length != 0 else None
         return self._respond(response, cut)
@@ -389,6 +475,8 @@ class RequestHandler(http.server.BaseHTTPRequestHandler):
 
     def _stream(self, response, cut_after):
         chunked = response.length is None
+        if isinstance(response.body, FileBody) and cut_after is None and not chunked:
+            return response.body.send(self.connection)
         sent = 0
         for chunk in response.body:
             if not chunk:
@@ -425,19 +513,125 @@ def _envelope(body):
     return Response(200, php_headers(), body)
 
 
-def _parse_multipart(content_type, data):
-    """Split a multipart/form-data body into fields and file parts."""
-    message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
-        b'Content-Type: ' + content_type.encode('latin-1') + b'\r\n\r\n' + data)
+FilePart = collections.namedtuple('FilePart', 'filename path size checksum')
+
+
+def parse_multipart(content_type, body, spool_path):
+    """Split a streamed multipart/form-data body into fields and file parts.
+
+    File parts go to disk chunk by chunk (hashed on the way), so memory stays flat
+    whatever their size; a part cut short by the end of the body is dropped, as PHP does.
+
+    :param body: the body, with ``read(size)``
+    :param spool_path: callable returning a fresh file path for each file part
+    :returns: ``(form, files)``: field -> str, field -> :class:`FilePart`
+    """
+    boundary = email.message.Message()
+    boundary['Content-Type'] = content_type
+    boundary = boundary.get_param('boundary')
     form, files = {}, {}
-    for part in message.iter_parts():
-        name = part.get_param('name', header='content-disposition')
-        if name is None:
-            continue
-        filename = part.get_filename()
-        payload = part.get_payload(decode=True) or b''
-        if filename is None:
-            form[name] = payload.decode('utf-8', 'replace')
-        else:
-            files[name] = (filename, payload)
+    if not boundary:
+        return form, files
+    reader = _MultipartReader(body, b'\r\n--' + boundary.encode('latin-1'))
+    spooled = []
+    try:
+        # A preamble, then each part follows a delimiter; '--' after one ends the body.
+        if not reader.skip_to_delimiter():
+            return form, files
+        while reader.next_part():
+            headers = reader.part_headers()
+            if headers is None:
+                break
+            name = headers.get_param('name', header='content-disposition')
+            filename = headers.get_filename()
+            if filename is None:
+                field = bytearray()
+                if reader.copy_part(lambda data: field.extend(data[:FIELD_LIMIT - len(field)])):
+                    form[name] = field.decode('utf-8', 'replace')
+                continue
+            spooled.append(spool_path())
+            digest = hashlib.md5()
+            with open(spooled[-1], 'wb') as spool:
+                complete = reader.copy_part(lambda data: (spool.write(data),
+                                                          digest.update(data)))
+            if complete and name is not None:
+                files[name] = FilePart(filename, spooled[-1], os.path.getsize(spooled[-1]),
+                                       digest.hexdigest())
+    except BaseException:  # a cut connection: hand out nothing
+        files.clear()
+        raise
+    finally:  # keep only the files handed out (the last part of each name)
+        kept = {part.path for part in files.values()}
+        for path in spooled:
+            if path not in kept:
+                with contextlib.suppress(FileNotFoundError):
+                    os.remove(path)
     return form, files
+
+
+class _MultipartReader(object):
+    """A window over the body that finds delimiters across chunk borders."""
+
+    def __init__(self, body, delimiter):
+        self._body = body
+        self._delimiter = delimiter
+        # The first delimiter may open the body: a virtual CRLF lets one search find it.
+        self._buffer = bytearray(b'\r\n')
+
+    def _fill(self):
+        data = self._body.read(CHUNK)
+        self._buffer += data
+        return bool(data)
+
+    def _emit(self, emit, end):
+        with memoryview(self._buffer) as view, view[:end] as data:
+            emit(data)
+
+    def _find(self, needle, emit=None):
+        """Drop (or pass to ``emit``) the bytes before ``needle``, and ``needle`` too.
+
+        :returns: whether ``needle`` was found before the end of the body
+        """
+        while True:
+            found = self._buffer.find(needle)
+            if found >= 0:
+                if emit is not None and found:
+                    self._emit(emit, found)
+                del self._buffer[:found + len(needle)]
+                return True
+            # keep a tail that may be the start of a needle cut by the chunk border
+            passed = len(self._buffer) - (len(needle) - 1)
+            if passed > 0:
+                if emit is not None:
+                    self._emit(emit, passed)
+                del self._buffer[:passed]
+            if not self._fill():
+                return False
+
+    def skip_to_delimiter(self):
+        """Skip the preamble and the first delimiter."""
+        return self._find(self._delimiter)
+
+    def next_part(self):
+        """After a delimiter: whether a part follows (not the closing ``--``)."""
+        while len(self._buffer) < 2 and self._fill():
+            pass
+        return len(self._buffer) >= 2 and self._buffer[:2] != b'--'
+
+    def part_headers(self):
+        """The headers of the current part as a message, or None if cut short or too long.
+
+        The buffer starts at the end of the delimiter line (padding, CRLF), so the
+        headers end at the first empty line even when there are none.
+        """
+        lines = bytearray()
+        found = self._find(b'\r\n\r\n',
+                           lambda data: lines.extend(data[:HEADER_LIMIT + 1 - len(lines)]))
+        if not found or len(lines) > HEADER_LIMIT:
+            return None
+        return email.parser.BytesHeaderParser(policy=email.policy.HTTP).parsebytes(
+            bytes(lines.partition(b'\r\n')[2]) + b'\r\n\r\n')
+
+    def copy_part(self, emit):
+        """Pass the content of the current part to ``emit``; whether it was complete."""
+        return self._find(self._delimiter, emit)

@@ -18,6 +18,8 @@ _CORE = {}
 _MODULES = {}
 # canonical dotted name -> (module or None, handler), in registration order
 CANONICAL = {}
+# handler -> the further (pseudo-)module that must be enabled to serve it
+_REQUIRES = {}
 
 
 class ApiError(Exception):
@@ -40,12 +42,14 @@ def _squash(tokens):
     return ''.join(tokens).lower()
 
 
-def api_method(name, module=None):
+def api_method(name, module=None, requires=None):
     """Register the decorated handler under the dotted API method ``name``.
 
     :param name: canonical name, e.g. ``'midas.item.get'``
     :param module: the Midas module that provides it (``'tracker'``...), or
         None for a core method
+    :param requires: a further (pseudo-)module that must be enabled too
+        (``'tracker_legacy'``), or None; without it the method does not exist
     """
     tokens = name.split('.')
     assert tokens[0] == PREFIX, name
@@ -57,6 +61,8 @@ def api_method(name, module=None):
             assert tokens[1] == module, name
             _MODULES.setdefault(module, {})[_squash(tokens[2:])] = handler
         CANONICAL[name] = (module, handler)
+        if requires is not None:
+            _REQUIRES[handler] = requires
         return handler
     return register
 
@@ -70,15 +76,18 @@ def resolve(method, enabled_modules):
     if tokens[0] != PREFIX:
         return None
     handler = _CORE.get(_squash(tokens[1:]))
-    if handler is not None or len(tokens) < 2:
-        return handler
-    module = tokens[1].lower()
-    if module not in enabled_modules:
-        return None
-    return _MODULES.get(module, {}).get(_squash(tokens[2:]))
+    if handler is None and len(tokens) >= 2 and tokens[1].lower() in enabled_modules:
+        handler = _MODULES.get(tokens[1].lower(), {}).get(_squash(tokens[2:]))
+    return handler if _served(handler, enabled_modules) else None
+
+
+def _served(handler, enabled_modules):
+    return _REQUIRES.get(handler) in (None,) + tuple(enabled_modules)
 
 
 def method_names(enabled_modules):
-    """The canonical names of the methods available with these modules."""
-    return [name for name, (module, _) in CANONICAL.items()
-            if module is None or module in enabled_modules]
+    """The canonical names of the methods available with these modules, in registration
+    order; a method registered with ``requires`` needs that module enabled too."""
+    return [name for name, (module, handler) in CANONICAL.items()
+            if (module is None or module in enabled_modules)
+            and _served(handler, enabled_modules)]

@@ -14,7 +14,8 @@ from pydas.testing.http import MidasHTTPServer
 #: The API areas: importing them registers their handlers (core first, then modules).
 API_AREAS = tuple(importlib.import_module('pydas.testing.' + name) for name in (
     'system', 'users', 'communities', 'folders', 'items', 'uploads', 'downloads',
-    'mfa', 'tracker', 'thumbnails', 'dicom', 'batchmake', 'solr'))
+    'resources', 'permissions', 'metadata', 'groups',
+    'mfa', 'tracker', 'trackeraggregates', 'thumbnails', 'dicom', 'batchmake', 'solr'))
 
 LOG = logging.getLogger('pydas.testing')
 ADMIN_EMAIL = 'admin@example.org'
@@ -36,7 +37,7 @@ class MidasServer(object):
     """
 
     DEFAULT_MODULES = ('mfa', 'tracker', 'thumbnailcreator', 'dicomextractor', 'batchmake',
-                       'solr')
+                       'solr', 'tracker_legacy')
     #: Midas 3.4.2 as recorded in the transcripts: no batchmake, Solr unreachable.
     RECORDED_MODULES = ('mfa', 'tracker', 'thumbnailcreator', 'dicomextractor', 'solr',
                         'solr_offline')

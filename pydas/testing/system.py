@@ -2,7 +2,7 @@
 
 import re
 
-from pydas.testing import registry
+from pydas.testing import methodhelp, registry
 from pydas.testing.registry import api_method
 
 VERSION = '3.4.2'
@@ -11,6 +11,10 @@ TITLE = 'Midas Platform - Digital Archiving System'
 MODULE_ORDER = ('thumbnailcreator', 'dicomextractor', 'solr', 'mfa', 'tracker', 'batchmake')
 CORE_RESOURCES = ('/item', '/itemrevision', '/group', '/system', '/bitstream', '/community',
                   '/user', '/folder')
+# Built into the dispatcher, not a documented method: never listed by methods.list.
+UNLISTED = ('midas.system.listMethods',)
+# Registered with the tracker but only served with the 'tracker_legacy' pseudo-module.
+LEGACY_TRACKER_ONLY = 'midas.tracker.results.upload.json'
 MODULE_RESOURCES = {
     'thumbnailcreator': ('/thumbnailcreator/item',),
     'dicomextractor': ('/dicomextractor/item',),
@@ -49,12 +53,8 @@ def methods_list(call):
 
     :returns: List of api method names and their corresponding documentation
     """
-    methods = []
-    for name in registry.method_names(call.server.modules):
-        if name != 'midas.system.listMethods':
-            handler = registry.CANONICAL[name][1]
-            methods.append({'name': name.split('.', 1)[1], 'help': method_help(handler)})
-    return {'methods': methods}
+    return {'methods': [{'name': name.split('.', 1)[1], 'help': help_of(name)}
+                        for name in listed_methods(call.server.modules)]}
 
 
 @api_method('midas.info')
@@ -80,6 +80,25 @@ def list_methods(call):
     :returns: the list of method names
     """
     return ['midas.system.listMethods']
+
+
+def listed_methods(modules):
+    """The canonical names ``midas.methods.list`` lists with these modules, in order.
+
+    The recorded methods come first in the recorded order; methods the recorded server
+    did not have (batchmake, the legacy tracker) follow in registration order.
+    """
+    available = [name for name in registry.method_names(modules) if name not in UNLISTED]
+    if LEGACY_TRACKER_ONLY in available and 'tracker_legacy' not in modules:
+        available.remove(LEGACY_TRACKER_ONLY)
+    recorded = [name for name in methodhelp.RECORDED_NAMES if name in available]
+    return recorded + [name for name in available if name not in recorded]
+
+
+def help_of(name):
+    """The ``help`` object of a method: as recorded, or built from its handler's docstring."""
+    recorded = methodhelp.recorded_help(name)
+    return recorded if recorded is not None else method_help(registry.CANONICAL[name][1])
 
 
 def method_help(handler):

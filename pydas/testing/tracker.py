@@ -11,7 +11,7 @@ then follows it (``producerRevision`` required; ``submissionId`` or
 ``silent``, ``unofficial`` honoured) and answers the old scalar shape;
 ``item.associate`` accepts ``scalarIds``; ``results.upload.json`` exists.
 Without ``tracker_legacy``, ``results.upload.json`` answers like an unknown
-method, as recorded.
+method, as recorded, and ``midas.methods.list`` leaves it out.
 ``midas.tracker.submission.create`` (pydas's name) never existed: it is not
 registered, so it fails with -101 "does not exist".
 """
@@ -496,7 +496,7 @@ def _numeric(value):
     return None
 
 
-@api_method('midas.tracker.results.upload.json', module=MODULE)
+@api_method('midas.tracker.results.upload.json', module=MODULE, requires=LEGACY)
 def results_upload_json(call):
     """Upload a JSON results file (PUT body); each numeric value becomes a scalar.
 
@@ -509,8 +509,6 @@ def results_upload_json(call):
     :param parentKeys: (Optional) ``;``-separated dotted paths of the objects to read
     :returns: the list of created scalars
     """
-    if not legacy(call):
-        raise ApiError(-101, 'Server error. Requested method %s does not exist.' % call.method)
     _require_all(call, ('communityId', 'producerDisplayName', 'producerRevision'))
     submit_time = _submit_time(call, required=False)
     results = _read_results(call)

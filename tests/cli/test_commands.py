@@ -127,14 +127,3 @@ def test_debug_shows_the_traceback(cli, midas_server, ada):
 
     assert result.returncode == 1
     assert 'Traceback' in result.stderr
-
-
-def test_unreachable_server_is_one_line_error(cli, midas_server, ada):
-    url = midas_server.url
-    env = {'MIDAS_URL': url.rsplit(':', 1)[0] + ':9', 'MIDAS_EMAIL': ada['email'],
-           'MIDAS_API_KEY': ada['api_key']}
-
-    result = cli('info', env=env)
-
-    assert result.returncode == 1
-    assert result.stderr.startswith('pydas: error: ') and 'Traceback' not in result.stderr

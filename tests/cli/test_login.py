@@ -194,3 +194,12 @@ def test_debug_log_shows_no_secret(cli, midas_server, ada):
     assert 'midas.login' in result.stderr  # the debug log is on
     for secret in (ada['password'], ada['api_key']):
         assert secret not in result.stdout + result.stderr + info.stdout + info.stderr
+
+
+@pytest.mark.parametrize('url', ['midas.example.org', 'http://127.0.0.1:9'])
+def test_a_wrong_url_fails_before_asking_for_the_password(cli, url):
+    result = cli('login', '--url', url, '--email', 'a@b.c', stdin='secret\n')
+
+    assert result.returncode == 1
+    assert 'Password' not in result.stderr
+    assert result.stderr.startswith('pydas: error: ') and result.stderr.count('\n') == 1

@@ -3,6 +3,10 @@
 import filecmp
 import io
 import os
+import pty
+import select
+import subprocess
+import sys
 
 import pytest
 
@@ -123,7 +127,8 @@ class FakeTerminal(io.StringIO):
         return True
 
 
-def test_progress_on_a_terminal_redraws_one_line():
+def test_progress_on_a_terminal_redraws_one_line(monkeypatch):
+    monkeypatch.setenv('COLUMNS', '200')
     now = [0.0]
     terminal = FakeTerminal()
     display = progressbar.ProgressDisplay(terminal, clock=lambda: now[0])
@@ -138,6 +143,16 @@ def test_progress_on_a_terminal_redraws_one_line():
     assert lines[1].startswith('[############............]  50%  2.0 MB / 4.0 MB  2/4 files')
     assert '1.0 MB/s  0:00:02 left' in lines[1]
     assert lines[-1].endswith('4/4 files  1.0 MB/s  0:00:00 left\n')
+
+
+def test_progress_line_fits_the_terminal(monkeypatch):
+    monkeypatch.setenv('COLUMNS', '40')
+    terminal = FakeTerminal()
+    display = progressbar.ProgressDisplay(terminal)
+
+    display(Progress(1, 2, 0, 1, None))
+
+    assert len(terminal.getvalue()) == len('\r\x1b[K') + 39
 
 
 def test_progress_in_a_log_writes_few_plain_lines():
@@ -164,3 +179,37 @@ def test_summary_counts_every_outcome():
         'Uploaded 1.5 kB in 2.0 s: 2 files sent, 1 skipped as identical, 0 failed')
     assert progressbar.human_size(999) == '999 B'
     assert progressbar.human_duration(3725) == '1:02:05'
+
+
+def test_progress_bar_on_a_terminal(cli, midas_server, ada, dataset):
+    cli.login_as(midas_server, ada)
+    leader, follower = pty.openpty()
+    process = subprocess.Popen(
+        [sys.executable, '-m', 'pydas.cli', 'upload', str(dataset)], stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE, stderr=follower, env=cli.env, start_new_session=True)
+    os.close(follower)
+    try:
+        summary = process.communicate(timeout=60)[0].decode()
+        terminal = read_all(leader)
+    finally:
+        os.close(leader)
+
+    assert process.returncode == 0
+    assert '5 files sent' in summary
+    assert terminal.startswith(b'\r\x1b[K[')
+    last_line = terminal.rsplit(b'\r\x1b[K', 1)[1]
+    assert b'100%' in last_line and b'5/5 files' in last_line and last_line.endswith(b'\r\n')
+
+
+def read_all(descriptor):
+    """Read what a pseudo-terminal holds once its writer has exited."""
+    received = b''
+    while select.select([descriptor], [], [], 0)[0]:
+        try:
+            chunk = os.read(descriptor, 65536)
+        except OSError:  # Linux reports the closed writer as EIO
+            break
+        if not chunk:
+            break
+        received += chunk
+    return received

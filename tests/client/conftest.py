@@ -3,25 +3,16 @@
 import pytest
 
 from pydas.core import Communicator
-from pydas.testing import MidasServer
 from pydas.transport import Retry
 
 # Fast retries, so that tests of the retry policy take milliseconds, not seconds.
 FAST_RETRY = Retry(total=2, backoff_factor=0.01, backoff_max=0.05)
 
 
-@pytest.fixture(scope='session')
-def _server():
-    with MidasServer() as server:
-        yield server
-
-
 @pytest.fixture
-def server(_server):
-    """The embedded server, back to a fresh installation (only the admin)."""
-    _server.reset()
-    yield _server
-    _server.faults.clear()
+def server(midas_server):
+    """The embedded server (the plugin's fixture), a fresh installation with only the admin."""
+    return midas_server
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ import io
 import pytest
 
 from pydas import exceptions
+from pydas.wire import UnknownOptionWarning
 
 from .helpers import last_call, sent
 
@@ -121,10 +122,12 @@ def test_reuse_existing_false_is_not_sent(server, comm, token, private_id):
     assert 'reuseExisting' not in sent(server, 'midas.folder.create')
 
 
-def test_unknown_option_is_refused_before_any_call(server, comm, token, private_id):
-    with pytest.raises(TypeError, match='reuse_exisitng'):
+def test_unknown_option_is_ignored_with_a_warning(server, comm, token, private_id):
+    # The original ignored unknown options; old scripts must still run.
+    with pytest.warns(UnknownOptionWarning, match='reuse_exisitng'):
         comm.create_folder(token, 'F', private_id, reuse_exisitng=True)
-    assert not [c for c in server.calls if c.method == 'midas.folder.create']
+    assert 'reuse_exisitng' not in sent(server, 'midas.folder.create')
+    assert 'reuseExisting' not in sent(server, 'midas.folder.create')
 
 
 def test_items_and_metadata(server, comm, token, private_id):

@@ -17,20 +17,25 @@ from .helpers import last_call, sent
 
 
 @pytest.fixture(scope='module')
-def _legacy_server():
-    modules = MidasServer.DEFAULT_MODULES + ('tracker_legacy',)
+def _server_342():
+    modules = tuple(m for m in MidasServer.DEFAULT_MODULES if m != 'tracker_legacy')
     with MidasServer(modules=modules) as server:
         yield server
 
 
 @pytest.fixture
-def legacy(_legacy_server):
-    """A server serving the pre-2016 tracker interface, and a communicator and admin token."""
-    _legacy_server.reset()
-    with Communicator(_legacy_server.url) as comm:
-        token = comm.login_with_api_key(_legacy_server.admin_email,
-                                        _legacy_server.admin_api_key)
-        yield _legacy_server, comm, token
+def midas_342(_server_342):
+    """A server with only the 3.4.2 tracker interface, a communicator and an admin token."""
+    _server_342.reset()
+    with Communicator(_server_342.url) as comm:
+        token = comm.login_with_api_key(_server_342.admin_email, _server_342.admin_api_key)
+        yield _server_342, comm, token
+
+
+@pytest.fixture
+def legacy(server, comm, token):
+    """The default server, which also serves the pre-2016 tracker interface."""
+    return server, comm, token
 
 
 def private_id(comm, token):
@@ -153,7 +158,8 @@ def community_id(server, name='Lab'):
     return server.add_community(name)['community_id']
 
 
-def test_tracker_on_midas_342(server, comm, token):
+def test_tracker_on_midas_342(midas_342):
+    server, comm, token = midas_342
     community = community_id(server)
     with pytest.raises(exceptions.ResponseError, match='submissionUuid'):
         comm.add_scalar_data(token, community, 'prod', 'metric', 'abc', '2020-01-01 10:00', 1)
@@ -181,7 +187,8 @@ def test_tracker_on_midas_342(server, comm, token):
     assert server.query('SELECT label FROM tracker_submission2item')[0]['label'] == 'output'
 
 
-def test_results_upload_json_missing_on_midas_342(comm, token, tmp_path):
+def test_results_upload_json_missing_on_midas_342(midas_342, tmp_path):
+    _, comm, token = midas_342
     path = tmp_path / 'results.json'
     path.write_text('{"dice": 0.9}')
     with pytest.raises(exceptions.InvalidToken, match='does not exist'):

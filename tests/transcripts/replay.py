@@ -201,7 +201,8 @@ def reconstructed_uploads():
     * 115: 17 bytes of JSON (the method does not exist; only the count matters).
     * 127 notes.txt: 6 arbitrary bytes (no checksum was recorded).
     * 131 CT_small.dcm: pydicom's test file CT_small.dcm (39206 bytes, the size recorded;
-      its tags are the 233 metadata of 133), shipped as ``data/CT_small.dcm``.
+      its tags are the 233 metadata of 133), taken from the installed ``pydicom``
+      (see :func:`ct_small`): the file is not ours to ship.
 
     :rtype: dict[int, Upload]
     """
@@ -216,8 +217,22 @@ def reconstructed_uploads():
         115: Upload(b'{"metric": 0.87}\n'),
         120: Upload(synthetic_png(640, 480, 355558), ('a9a3820b00ef1c7b801db663f0c45798',)),
         127: Upload(b'notes\n'),
-        131: Upload((DATA_DIR / 'CT_small.dcm').read_bytes()),
+        131: Upload(ct_small()),
     }
+
+
+def ct_small():
+    """The bytes of pydicom's test file ``CT_small.dcm`` (the body of transcript 131).
+
+    :raises RuntimeError: if pydicom is not installed (the replay cannot run without it)
+    """
+    try:
+        from pydicom.data import get_testdata_file
+    except ImportError:
+        raise RuntimeError('the transcript replay needs pydicom (its test file CT_small.dcm '
+                           'is the body of transcript 131): pip install pydicom, or install '
+                           'pydas with the "test" extra') from None
+    return Path(get_testdata_file('CT_small.dcm')).read_bytes()
 
 
 def md5(data):

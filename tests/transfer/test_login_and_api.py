@@ -1,5 +1,6 @@
 """Logging in (prompts, API keys, second factor) and the module-level API of old scripts."""
 
+import inspect
 import os
 
 import pytest
@@ -119,3 +120,33 @@ def test_several_clients_are_independent(midas_server, user, tmp_path):
         with pytest.raises(pydas.serverpaths.ServerPathNotFound):
             ada.download('/users/Alan_Turing/Private/f.txt', str(tmp_path / 'down'))
     assert not os.path.exists(str(tmp_path / 'down' / 'f.txt'))
+
+
+ORIGINAL_SIGNATURES = {
+    'login': "(email=None, password=None, api_key=None, application='Default', url=None, "
+             "verify_ssl_certificate=True",
+    'renew_token': '()',
+    'verify_credentials': '()',
+    'upload': "(file_pattern, destination='Private', leaf_folders_as_items=False, "
+              "reuse_existing=False",
+    'download': "(server_path, local_path='.'",
+    'download_folder_recursive': "(folder_id, path='.'",
+    'add_item_upload_callback': '(callback)',
+    'add_item_download_callback': '(callback)',
+    'add_folder_download_callback': '(callback)',
+    'allow_existing_download_paths': '()',
+}
+
+
+@pytest.mark.parametrize('name', sorted(ORIGINAL_SIGNATURES))
+def test_original_signatures_are_kept(name):
+    signature = str(inspect.signature(getattr(pydas.api, name)))
+    assert signature.startswith(ORIGINAL_SIGNATURES[name])
+    extra = signature[len(ORIGINAL_SIGNATURES[name]):]
+    assert extra in ('', ')') or extra.startswith(', **')
+
+
+def test_download_of_a_relative_path_is_an_error(client, tmp_path):
+    with pytest.raises(pydas.serverpaths.ServerPathNotFound):
+        client.download('Private/x', str(tmp_path))
+    assert os.listdir(str(tmp_path)) == []

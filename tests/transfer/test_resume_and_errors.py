@@ -2,6 +2,7 @@
 
 import hashlib
 import os
+import threading
 
 import pytest
 
@@ -42,6 +43,7 @@ def test_upload_whose_answer_is_lost_is_not_repeated(midas_server, client, tmp_p
 
     client.upload(str(tmp_path / 'small.bin'))
 
+    assert len(calls_of(midas_server, 'midas.upload.perform')) == 2
     rows = midas_server.query('SELECT name, checksum FROM bitstream')
     assert [(row['name'], row['checksum']) for row in rows] == [
         ('small.bin', hashlib.md5(b'complete' * 100).hexdigest())]
@@ -118,3 +120,62 @@ def test_failed_download_leaves_nothing_under_its_name(midas_server, client, tmp
     assert read_tree(str(tmp_path / 'down' / 'tree')).get('b.txt') == b'b'
     assert raised.value.result.transferred == [os.path.join(str(tmp_path / 'down'), 'tree',
                                                             'b.txt')]
+
+
+def test_failed_download_resumes_on_the_next_run(midas_server, client, tmp_path):
+    write_tree(str(tmp_path / 'up'), {'big.bin': CONTENT})
+    client.upload(str(tmp_path / 'up' / 'big.bin'))
+    for _ in range(2):
+        midas_server.faults.cut_response(1024 * 1024 + 1000, method='midas.bitstream.download')
+    down = str(tmp_path / 'down')
+
+    with pytest.raises(TransferError):
+        client.download('/users/Ada_Lovelace/Private/big.bin', down, attempts=2)
+    assert not os.path.exists(os.path.join(down, 'big.bin'))
+    partial = [name for name in os.listdir(down) if name.startswith('.pydas-')]
+    assert len(partial) == 1
+    held = os.path.getsize(os.path.join(down, partial[0]))
+    assert 0 < held < SIZE
+    midas_server.clear_calls()
+
+    client.download('/users/Ada_Lovelace/Private/big.bin', down)
+
+    assert os.listdir(down) == ['big.bin']
+    assert read_tree(down) == {'big.bin': CONTENT}
+    offsets = [int(call.form.get('offset') or 0)
+               for call in calls_of(midas_server, 'midas.bitstream.download')]
+    assert offsets == [held]
+
+
+def test_files_move_on_several_workers(midas_server, client, tmp_path):
+    write_tree(str(tmp_path / 'tree'), {str(number): b'%d' % number for number in range(6)})
+    midas_server.faults.delay(0.2, count=6, method='midas.upload.perform')
+    threads = set()
+
+    client.upload(str(tmp_path / 'tree'), jobs=3,
+                  progress=lambda progress: threads.add(threading.current_thread().name))
+
+    assert 1 < len(threads) <= 3
+    assert len(midas_server.query('SELECT * FROM bitstream')) == 6
+
+
+def test_jobs_must_be_positive(client, tmp_path):
+    write_tree(str(tmp_path), {'f': b'f'})
+    with pytest.raises(ValueError):
+        client.upload(str(tmp_path / 'f'), jobs=0)
+
+
+def test_corrupt_content_is_never_put_in_place(midas_server, client, tmp_path):
+    write_tree(str(tmp_path / 'up'), {'good.bin': b'good' * 1000})
+    client.upload(str(tmp_path / 'up' / 'good.bin'))
+    stored = midas_server.assetstore_file(hashlib.md5(b'good' * 1000).hexdigest())
+    with open(stored, 'wb') as stream:
+        stream.write(b'evil' * 1000)
+    down = str(tmp_path / 'down')
+
+    with pytest.raises(TransferError) as raised:
+        client.download('/users/Ada_Lovelace/Private/good.bin', down)
+
+    assert 'MD5' in str(raised.value)
+    assert os.listdir(down) == []
+    assert len(calls_of(midas_server, 'midas.bitstream.download')) == 3
