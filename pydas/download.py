@@ -6,7 +6,9 @@ directory of its bitstreams (the layout of the server's own folder archives),
 so that an upload with ``leaf_folders_as_items`` followed by a download gives
 back the same tree.
 
-Every bitstream is fetched on its own (``midas.bitstream.download``), into a
+Every bitstream is fetched on its own, with one GET of the server's download
+controller (the URL ``midas.bitstream.download`` redirects to, see
+:meth:`pydas.drivers.CoreDriver.stream_bitstream`), into a
 temporary file in its target directory, checked against the size and MD5 the
 server records, then renamed into place: a final name never holds a partial
 or corrupt file. A local file that already has the right MD5 is left alone.
@@ -23,14 +25,17 @@ import os
 from pydas.localpaths import TEMPORARY_PREFIX, child_path, safe_name, unique_names
 from pydas.serverpaths import resolve
 from pydas.transfer import (
-    CHUNK_SIZE, DEFAULT_ATTEMPTS, DEFAULT_JOBS, Countdown, FileMeter, IncompleteTransfer,
-    ProgressMeter, Skipped, TaskRunner, TokenRenewalFailed, TransferResult, file_md5, finish,
-    is_retryable, retrying)
+    CHUNK_SIZE, DEFAULT_ATTEMPTS, DEFAULT_JOBS, BackgroundMD5, Countdown, FileMeter,
+    IncompleteTransfer, ProgressMeter, Skipped, TaskRunner, TokenRenewalFailed, TransferResult,
+    file_md5, finish, is_retryable, retrying)
 
 logger = logging.getLogger('pydas')
 
 # Bitstreams created by midas.link.create point to a URL; there is nothing to download.
 _LINK_MIMETYPE = 'url'
+
+# Bytes to receive above which the MD5 is computed on a thread of its own.
+BACKGROUND_HASH_MIN_SIZE = 8 * CHUNK_SIZE
 
 
 class RemoteFolder(object):
@@ -282,19 +287,27 @@ class _Downloader(object):
         """Complete ``temporary`` from the bytes it holds to ``size``, then check its MD5."""
         digest, offset = _partial_md5(temporary, size)
         meter.seek(offset)
-        with open(temporary, 'ab') as stream:
-            if offset < size:
-                self._append(bitstream_id, stream, digest, size, meter)
+        if size - offset > BACKGROUND_HASH_MIN_SIZE:
+            # Hash on another thread, while this one receives and writes.
+            digest = BackgroundMD5(digest)
+        try:
+            with open(temporary, 'ab') as stream:
+                if offset < size:
+                    self._append(bitstream_id, stream, digest, size, meter)
+            received_md5 = digest.hexdigest()
+        finally:
+            if isinstance(digest, BackgroundMD5):
+                digest.close()
         if meter.position < size:
             raise IncompleteTransfer('received {0} of {1} bytes'.format(meter.position, size))
-        if digest.hexdigest() != checksum:
+        if received_md5 != checksum:
             os.remove(temporary)
             raise IncompleteTransfer('the MD5 of the received bytes is {0}, not {1}'.format(
-                digest.hexdigest(), checksum))
+                received_md5, checksum))
 
     def _append(self, bitstream_id, stream, digest, size, meter):
         offset = meter.position
-        _, chunks = self._authorized(lambda token: self._communicator.download_bitstream(
+        _, chunks = self._authorized(lambda token: self._communicator.stream_bitstream(
             bitstream_id, token=token, offset=offset))
         try:
             for chunk in chunks:
@@ -363,7 +376,9 @@ def _has_content(path, size, checksum):
 def _partial_md5(path, size):
     """Return the MD5 state and length of what ``path`` holds (nothing if too long or absent)."""
     digest = hashlib.md5()
-    if not os.path.isfile(path) or os.path.getsize(path) > size:
+    if not os.path.isfile(path):
+        return digest, 0  # created by the append that follows
+    if os.path.getsize(path) > size:
         with open(path, 'wb'):
             pass
         return digest, 0

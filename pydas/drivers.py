@@ -14,7 +14,7 @@ import json
 import logging
 import os
 import time
-from urllib.parse import unquote, urljoin, urlsplit
+from urllib.parse import unquote, urlencode, urljoin, urlsplit
 
 import requests
 import urllib3
@@ -28,32 +28,40 @@ from pydas.transport import (CHUNK_SIZE, Transport, filename_from_disposition, p
 logger = logging.getLogger('pydas')
 
 API_PATH = '/api/json'
+# Path of the Midas download controller that midas.bitstream.download redirects to.
+DOWNLOAD_PATH = '/download/'
+# Bytes per chunk of an upload body (one sendall each).
+UPLOAD_CHUNK_SIZE = 4 * CHUNK_SIZE
 
 
 class _UploadBody(object):
-    """A file read from its current position for ``length`` bytes, in chunks.
+    """A file read from its current position for ``length`` bytes, in large chunks.
 
-    ``requests`` sends it with a ``Content-Length`` of ``length``, reading it
-    block by block, so a file of any size is never held in memory.
+    ``requests`` sends it with a ``Content-Length`` of ``length`` (its ``len``).
+    It is iterable and not file-like on purpose: urllib3 reads a file-like body
+    16 KiB at a time, while it sends each chunk of an iterable as it comes, so
+    one chunk of :data:`UPLOAD_CHUNK_SIZE` is one ``sendall``. A file of any
+    size is never held in memory.
     """
 
     def __init__(self, stream, length, progress=None):
         self._stream = stream
         self._length = length
-        self._remaining = length
         self._progress = progress
 
     def __len__(self):
         return self._length
 
-    def read(self, size=-1):
-        if size is None or size < 0 or size > self._remaining:
-            size = self._remaining
-        chunk = self._stream.read(min(size, CHUNK_SIZE)) if size else b''
-        self._remaining -= len(chunk)
-        if chunk and self._progress is not None:
-            self._progress(len(chunk))
-        return chunk
+    def __iter__(self):
+        remaining = self._length
+        while remaining > 0:
+            chunk = self._stream.read(min(remaining, UPLOAD_CHUNK_SIZE))
+            if not chunk:
+                break
+            remaining -= len(chunk)
+            if self._progress is not None:
+                self._progress(len(chunk))
+            yield chunk
 
 
 def _stream_size(stream):
@@ -203,17 +211,20 @@ class BaseDriver(object):
                 file_payload = _UploadBody(file_payload, remaining)
             verb, options['params'], options['data'] = 'PUT', parameters, file_payload
             options['replayable'] = False
-        self._log('%s: %s %s', method, verb, redact_params(parameters))
+        level = self._log_level()
+        if level:
+            logger.log(level, '%s: %s %s', method, verb, redact_params(parameters))
         started = time.monotonic()
         try:
-            response = self.transport.send(method, verb, self.full_url + method, secrets,
-                                           **options)
+            response = self.transport.send(method, verb, self._url + API_PATH + '?method='
+                                           + method, secrets, **options)
             with response:
                 data = parse_envelope(response, method, secrets)
         except PydasException as exc:
             self._log('%s: failed after %.3f s: %s', method, time.monotonic() - started, exc)
             raise
-        self._log('%s: ok in %.3f s', method, time.monotonic() - started)
+        if level:
+            logger.log(level, '%s: ok in %.3f s', method, time.monotonic() - started)
         return repair_text(data)
 
     def login_with_api_key(self, email, api_key, application='Default'):
@@ -281,6 +292,10 @@ class BaseDriver(object):
         if download.status_code >= 400:
             with download:
                 parse_envelope(download, api_method, secrets)
+        return self._file_stream(download, api_method, offset)
+
+    def _file_stream(self, download, api_method, offset):
+        """Return ``(filename, chunks)`` of the successful answer of a download URL."""
         filename = (filename_from_disposition(download.headers.get('Content-Disposition'))
                     or unquote(os.path.basename(urlsplit(download.url).path)))
         expected = download.headers.get('Content-Length')
@@ -292,31 +307,57 @@ class BaseDriver(object):
         return filename, self._chunks(download, expected, api_method)
 
     def _chunks(self, response, expected, api_method):
-        """Yield the body of ``response`` in chunks, never reading past ``expected`` bytes."""
+        """Yield the body of ``response`` in chunks, never reading past ``expected`` bytes.
+
+        Each read returns what has arrived (``read1``); pieces are gathered into chunks
+        of up to :data:`CHUNK_SIZE`. When the connection breaks, the bytes received so
+        far are yielded before the error is raised, so that a resume loses nothing.
+        """
         received = 0
+        pieces, pending = [], 0
+        error = None
+        read1 = response.raw.read1
         try:
-            while expected is None or received < expected:
-                size = CHUNK_SIZE if expected is None else min(CHUNK_SIZE, expected - received)
-                chunk = response.raw.read(size, decode_content=True)
-                if not chunk:
-                    break
-                received += len(chunk)
-                yield chunk
-        except (urllib3.exceptions.HTTPError, requests.exceptions.RequestException,
-                OSError) as exc:
-            raise RequestError('%s: the connection broke after %d bytes of the download'
-                               % (api_method, received), method=api_method,
-                               response=response) from exc
+            try:
+                while expected is None or received < expected:
+                    size = CHUNK_SIZE - pending
+                    if expected is not None:
+                        size = min(size, expected - received)
+                    piece = read1(size, decode_content=True)
+                    if not piece:
+                        break
+                    received += len(piece)
+                    pieces.append(piece)
+                    pending += len(piece)
+                    if pending >= CHUNK_SIZE:
+                        yield b''.join(pieces)
+                        pieces, pending = [], 0
+            except (urllib3.exceptions.HTTPError, requests.exceptions.RequestException,
+                    OSError) as exc:
+                error = exc
+            if pieces:
+                yield b''.join(pieces)
         finally:
             response.close()
+        if error is not None:
+            raise RequestError('%s: the connection broke after %d bytes of the download'
+                               % (api_method, received), method=api_method,
+                               response=response) from error
         if expected is not None and received < expected:
             raise RequestError('%s: the download ended after %d of %d bytes'
                                % (api_method, received, expected), method=api_method,
                                response=response)
         self._log('%s: downloaded %d bytes', api_method, received)
 
+    def _log_level(self):
+        """The level of this driver's log lines, or 0 when the logger would drop them."""
+        level = logging.INFO if self._debug else logging.DEBUG
+        return level if logger.isEnabledFor(level) else 0
+
     def _log(self, message, *args):
-        logger.log(logging.INFO if self._debug else logging.DEBUG, message, *args)
+        level = self._log_level()
+        if level:
+            logger.log(level, message, *args)
 
 
 class CoreDriver(BaseDriver):
@@ -806,6 +847,35 @@ class CoreDriver(BaseDriver):
                           dict(token=token, item_id=item_id, filename=filename,
                                checksum=checksum))['token']
 
+    def generate_upload_token_for_new_item(self, token, folder_id, filename, checksum=None):
+        """Create an item named ``filename`` in a folder and generate an upload token for it.
+
+        One call (``midas.upload.generatetoken`` with ``folderid``) where
+        :meth:`create_item` and :meth:`generate_upload_token` make two. The server
+        names the item like the file, or ``filename (1)``... if the folder already
+        holds an item of that name. With the checksum of content the server already
+        holds, the item is created with that content and the answered token is empty.
+
+        :param token: A valid token for the user in question.
+        :type token: string
+        :param folder_id: The id of the folder in which to create the item.
+        :type folder_id: int | long
+        :param filename: The name of the file (and of the new item).
+        :type filename: string
+        :param checksum: (optional) The MD5 checksum of the file to upload.
+        :type checksum: None | string
+        :returns: The upload token and the id of the new item; both empty strings
+            when the checksum short-cut answered (the item exists but its id is not
+            returned: see :meth:`search_item_by_name_and_folder`).
+        :rtype: (string, string)
+        """
+        upload_token = self._call('midas.upload.generatetoken',
+                                  dict(token=token, folder_id=folder_id, filename=filename,
+                                       checksum=checksum))['token']
+        # Token format: <user id>/<item id>/<random>; Midas returns the new item only there.
+        parts = upload_token.split('/')
+        return upload_token, (parts[1] if len(parts) == 3 else '')
+
     def perform_upload(self, upload_token, filename, **kwargs):
         """Upload a file into a given item (or just to the public folder if the
         item is not specified.
@@ -899,6 +969,46 @@ class CoreDriver(BaseDriver):
         return self._download('midas.bitstream.download',
                               dict(bitstream_id=bitstream_id, token=token,
                                    offset=offset or None), offset=offset)
+
+    def stream_bitstream(self, bitstream_id, token=None, offset=0):
+        """Download one bitstream straight from the server's download controller.
+
+        Sends one request where :meth:`download_bitstream` sends two: the GET of
+        ``/download/?bitstream=<id>&offset=<offset>`` that ``midas.bitstream.download``
+        would redirect to. As in that redirect, the token travels in the URL, as
+        ``authToken`` (HTTPS keeps it off the wire; every log line and message
+        redacts it). The controller answers a refusal with an HTML page and no code,
+        so on any HTTP error this falls back to :meth:`download_bitstream`, which
+        raises the API's own error (e.g. :class:`pydas.exceptions.InvalidToken`) or
+        succeeds if the refusal was passing.
+
+        :param bitstream_id: The id of the bitstream.
+        :type bitstream_id: int | long
+        :param token: (optional) A valid token for the user in question.
+        :type token: None | string
+        :param offset: (optional) The first byte to download.
+        :type offset: int
+        :returns: A tuple of the filename and an iterator of byte chunks (from the
+            offset on).
+        :rtype: (string, iterator[bytes])
+        :raises pydas.exceptions.ResponseError: if the server refuses the download
+        :raises pydas.exceptions.RequestError: if the connection breaks while reading
+        """
+        api_method = 'midas.bitstream.download'
+        query = [('bitstream', bitstream_id), ('offset', offset or 0)]
+        if token:
+            query.append(('authToken', token))
+        url = self._url + DOWNLOAD_PATH + '?' + urlencode(query)
+        self._log('%s: GET %s', api_method, redact_url(url))
+        download = self.transport.send(api_method, 'GET', url, [token] if token else [],
+                                       stream=True, allow_redirects=True,
+                                       verify=self.verify_ssl_certificate, auth=self.auth)
+        if download.status_code >= 400:
+            download.close()
+            self._log('%s: the download controller answered HTTP %d; asking the API',
+                      api_method, download.status_code)
+            return self.download_bitstream(bitstream_id, token=token, offset=offset)
+        return self._file_stream(download, api_method, offset)
 
     def search(self, search, token=None):
         """Get the resources corresponding to a given query.

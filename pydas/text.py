@@ -19,6 +19,8 @@ def repair_text(value):
     :rtype: string | dict | list | object
     """
     if isinstance(value, str):
+        if value.isascii():
+            return value
         try:
             return value.encode('latin-1').decode('utf-8')
         except UnicodeError:

@@ -11,6 +11,8 @@ import collections
 import concurrent.futures
 import hashlib
 import logging
+import os
+import queue
 import threading
 
 import requests
@@ -27,6 +29,12 @@ DEFAULT_ATTEMPTS = 3
 
 #: Bytes read or written at a time.
 CHUNK_SIZE = 1024 * 1024
+
+#: Bytes read at a time to hash a local file.
+HASH_CHUNK_SIZE = 4 * CHUNK_SIZE
+
+#: Chunks waiting for the hashing thread of a download, at most.
+HASH_QUEUE_CHUNKS = 8
 
 
 class Progress(collections.namedtuple(
@@ -182,11 +190,65 @@ def file_md5(path):
     """
     digest = hashlib.md5()
     size = 0
-    with open(path, 'rb') as stream:
-        for chunk in iter(lambda: stream.read(CHUNK_SIZE), b''):
-            digest.update(chunk)
-            size += len(chunk)
+    with open(path, 'rb', buffering=0) as stream:
+        if os.fstat(stream.fileno()).st_size <= CHUNK_SIZE:
+            data = stream.read()
+            digest.update(data)
+            return digest.hexdigest(), len(data)
+        # One reused buffer: no allocation per chunk, and hashlib releases the GIL.
+        buffer = bytearray(HASH_CHUNK_SIZE)
+        view = memoryview(buffer)
+        while True:
+            count = stream.readinto(buffer)
+            if not count:
+                break
+            digest.update(view[:count])
+            size += count
     return digest.hexdigest(), size
+
+
+class BackgroundMD5(object):
+    """An MD5 computed on another thread, so that hashing overlaps with the network.
+
+    :meth:`update` hands a chunk over (waiting while :data:`HASH_QUEUE_CHUNKS` are
+    pending, so memory stays bounded); :meth:`hexdigest` waits for the rest.
+    :meth:`close` ends the thread in any case; use the object as a context manager.
+
+    :param digest: the MD5 state to continue (e.g. of bytes already on disk)
+    :type digest: hashlib.md5
+    """
+
+    def __init__(self, digest):
+        self._digest = digest
+        self._chunks = queue.Queue(HASH_QUEUE_CHUNKS)
+        self._thread = threading.Thread(target=self._run, name='pydas-md5', daemon=True)
+        self._thread.start()
+
+    def _run(self):
+        update = self._digest.update
+        for chunk in iter(self._chunks.get, None):
+            update(chunk)
+
+    def update(self, chunk):
+        """Add ``chunk`` (bytes, not modified afterwards) to the digest."""
+        self._chunks.put(chunk)
+
+    def close(self):
+        """Finish the hashing thread (idempotent)."""
+        if self._thread.is_alive():
+            self._chunks.put(None)
+            self._thread.join()
+
+    def hexdigest(self):
+        """Return the hex MD5 of everything given so far."""
+        self.close()
+        return self._digest.hexdigest()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close()
 
 
 class ProgressMeter(object):

@@ -20,6 +20,7 @@ import email.utils
 import http.cookiejar
 import json
 import logging
+import os
 import re
 import time
 from urllib.parse import unquote
@@ -236,6 +237,17 @@ def _not_sent(exc):
     return False
 
 
+class _NoCookieJar(requests.cookies.RequestsCookieJar):
+    """A cookie jar that keeps nothing, without parsing ``Set-Cookie`` on every answer."""
+
+    def __init__(self):
+        super(_NoCookieJar, self).__init__(
+            http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
+
+    def extract_cookies(self, response, request):
+        """Keep no cookie (see :class:`Transport`)."""
+
+
 class Transport(object):
     """Sends the HTTP requests of every driver of a communicator.
 
@@ -254,8 +266,12 @@ class Transport(object):
             session = requests.Session()
             # Midas binds a PHP session cookie to the user of each token; keeping it would
             # let a download authenticated by one user's token run as another's.
-            session.cookies.set_policy(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
+            session.cookies = _NoCookieJar()
+            # requests reads the proxy variables and ~/.netrc again on every call (up to
+            # ~0.7 ms): our own session reads them once per server (see _environment).
+            session.trust_env = False
         self.session = session
+        self._environments = {}
         if timeout is None:
             timeout = Timeout()
         elif isinstance(timeout, (int, float)):
@@ -293,6 +309,8 @@ class Transport(object):
         """
         read_only = api_method in READ_ONLY_METHODS and replayable
         kwargs.setdefault('timeout', self.timeout.as_requests())
+        if self.owns_session and not self.session.trust_env:
+            self._apply_environment(url, kwargs)
         attempt = 0
         while True:
             try:
@@ -324,6 +342,20 @@ class Transport(object):
                 continue
             return response
 
+    def _apply_environment(self, url, kwargs):
+        """Give a call the settings ``trust_env`` would: proxies, ~/.netrc, CA bundle."""
+        origin = _origin_of(url)
+        environment = self._environments.get(origin)
+        if environment is None:
+            environment = self._environments[origin] = _environment(origin)
+        proxies, netrc_auth, ca_bundle = environment
+        if proxies and kwargs.get('proxies') is None:
+            kwargs['proxies'] = proxies
+        if netrc_auth and kwargs.get('auth') is None and self.session.auth is None:
+            kwargs['auth'] = netrc_auth
+        if ca_bundle and kwargs.get('verify', True) is True and self.session.verify is True:
+            kwargs['verify'] = ca_bundle
+
     def _wait(self, api_method, attempt, reason, retry_after=None):
         seconds = self.retry.delay(attempt, retry_after)
         logger.warning('%s: %s, retry %d of %d in %.1f s', api_method, reason, attempt + 1,
@@ -348,6 +380,26 @@ class Transport(object):
 def _origin(url):
     """The URL without its query string (which may hold an upload token)."""
     return url.split('?', 1)[0]
+
+
+def _origin_of(url):
+    """``scheme://host:port`` of a URL: what proxy, netrc and CA settings depend on."""
+    start = url.find('//') + 2
+    end = url.find('/', start)
+    return url if end < 0 else url[:end]
+
+
+def _environment(origin):
+    """Return ``(proxies, netrc auth, CA bundle)`` from the environment for a server.
+
+    What ``requests`` computes on every call of a ``trust_env`` session, computed once per
+    server by a :class:`Transport` that owns its session (a later change of the
+    environment is not seen by that transport).
+    """
+    proxies = requests.utils.get_environ_proxies(origin + '/')
+    netrc_auth = requests.utils.get_netrc_auth(origin + '/')
+    ca_bundle = os.environ.get('REQUESTS_CA_BUNDLE') or os.environ.get('CURL_CA_BUNDLE')
+    return proxies, netrc_auth, ca_bundle
 
 
 def parse_envelope(response, api_method, secrets=()):

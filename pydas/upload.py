@@ -10,6 +10,11 @@ never sent (it answers with an empty upload token), and once, streaming, to
 send it. A broken upload resumes from what the server holds
 (``midas.upload.getoffset``): the server appends, so resending from byte 0
 would corrupt the file.
+
+A single file going into a folder known to hold no item of its name (one this
+upload created, or one listed for ``reuse_existing``) gets its item and upload
+token from one ``midas.upload.generatetoken`` call with the folder id, instead
+of ``midas.item.create`` followed by ``midas.upload.generatetoken``.
 """
 
 import glob
@@ -149,18 +154,30 @@ class _Uploader(object):
     def run(self, nodes, parent_id):
         """Upload ``nodes`` into the folder ``parent_id`` and wait for every file."""
         try:
-            self._upload_children(nodes, parent_id, self._existing_items(parent_id))
+            existing_items = self._existing_items(parent_id)
+            # Unless listed, the destination's item names are unknown.
+            self._upload_children(nodes, parent_id, existing_items,
+                                  existing_items if self._reuse_existing else None)
         finally:
             self._runner.wait()
         self._result.bytes_transferred = self._meter.bytes_moved
 
-    def _upload_children(self, nodes, folder_id, existing_items):
+    def _upload_children(self, nodes, folder_id, existing_items, names_taken):
+        """Upload ``nodes`` into ``folder_id``.
+
+        :param existing_items: item name -> id of the items to reuse
+        :param names_taken: the names of the folder's items, or None if unknown
+        """
         for node in nodes:
             if isinstance(node, LocalFolder):
                 self._upload_folder(node, folder_id)
             else:
+                # One call creates the item and its upload token when the server keeps the
+                # name as it is (no item of that name yet), so that the item is found by it.
+                in_one_call = (node.is_file and names_taken is not None
+                               and node.name not in names_taken)
                 self._runner.submit(node.path, self._upload_item, node, folder_id,
-                                    existing_items.get(node.name))
+                                    existing_items.get(node.name), in_one_call)
 
     def _upload_folder(self, node, parent_id):
         logger.info('creating folder from %s', node.path)
@@ -176,7 +193,10 @@ class _Uploader(object):
             for local_file in node.files():
                 self._meter.file_done(local_file.path)
             return
-        self._upload_children(node.children, folder['folder_id'], existing_items)
+        # Without reuse_existing, the server created the folder (it refuses an existing
+        # name): it is empty.
+        self._upload_children(node.children, folder['folder_id'], existing_items,
+                              existing_items)
 
     def _existing_items(self, folder_id):
         """Return item name -> item id in the folder (nothing unless reusing)."""
@@ -189,12 +209,17 @@ class _Uploader(object):
             existing.setdefault(item['name'], item['item_id'])
         return existing
 
-    def _upload_item(self, node, folder_id, item_id):
+    def _upload_item(self, node, folder_id, item_id, in_one_call=False):
         """Create (or reuse) the item, send its first file, then the others in parallel.
 
         The first bitstream creates the item's revision; the others are added
         to it concurrently.
         """
+        if item_id is None and in_one_call:
+            item_id = self._upload_new_item(node, folder_id)
+            if item_id is not None:
+                self._item_done(node, item_id)
+            return
         if item_id is None:
             item_id = self._create_item(node, folder_id)
         files = list(node.files)
@@ -220,6 +245,45 @@ class _Uploader(object):
             for local_file in node.files:
                 self._meter.file_done(local_file.path)
             raise
+
+    def _upload_new_item(self, node, folder_id):
+        """Create the item of a single file and send the file; return the item id, or None.
+
+        ``midas.upload.generatetoken`` with the folder creates the item (named like
+        the file, which no item of the folder has) and answers its upload token, or
+        an empty token when its checksum short-cut attached content the server
+        already held: then the item is found by its name.
+        """
+        local_file = node.files[0]
+        try:
+            meter = FileMeter(self._meter, local_file.path)
+            checksum, size = file_md5(local_file.path)
+            logger.info('creating item from %s', node.path)
+            # Not retried: a call whose answer was lost may have created the item.
+            upload_token, item_id = self._client.with_token(
+                lambda token: self._communicator.generate_upload_token_for_new_item(
+                    token, folder_id, local_file.name, checksum=checksum))
+            if upload_token:
+                self._transfer(upload_token, local_file, item_id, checksum, meter)
+            else:
+                item_id = self._find_item(folder_id, node.name)
+                self._unchanged(local_file, size, meter)
+        except TokenRenewalFailed:
+            raise
+        except Exception as error:  # reported, and the other files go on
+            self._runner.fail(local_file.path, error)
+            return None
+        finally:
+            self._meter.file_done(local_file.path)
+        return item_id
+
+    def _find_item(self, folder_id, name):
+        found = self._client.with_token(
+            lambda token: self._communicator.search_item_by_name_and_folder(
+                name, folder_id, token=token))
+        items = found.get('items', []) if isinstance(found, dict) else found
+        # The newest, should another client have added one of that name meanwhile.
+        return max((item['item_id'] for item in items), key=int)
 
     def _upload_part(self, local_file, item_id, countdown):
         countdown.part_done(self._upload_file_reporting(local_file, item_id))
@@ -252,10 +316,16 @@ class _Uploader(object):
                     token, item_id, local_file.name, checksum=checksum)),
             self._attempts, local_file.path)
         if not upload_token:
-            logger.info('%s: the server has this content already', local_file.path)
-            meter.seek(size)
-            self._result.unchanged.append(local_file.path)
+            self._unchanged(local_file, size, meter)
             return
+        self._transfer(upload_token, local_file, item_id, checksum, meter)
+
+    def _unchanged(self, local_file, size, meter):
+        logger.info('%s: the server has this content already', local_file.path)
+        meter.seek(size)
+        self._result.unchanged.append(local_file.path)
+
+    def _transfer(self, upload_token, local_file, item_id, checksum, meter):
         logger.info('uploading %s', local_file.path)
         self._send(upload_token, local_file, item_id, checksum, meter)
         self._result.transferred.append(local_file.path)

@@ -12,6 +12,7 @@ options each API method accepts and :data:`DEFAULTS` the values always sent.
 import json
 import warnings
 
+
 class UnknownOptionWarning(UserWarning):
     """A driver method was given a keyword option it does not take (and ignored it)."""
 

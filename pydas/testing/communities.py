@@ -1,7 +1,8 @@
 """Core API area ``community``: create, get, children, list, delete."""
 
 from pydas.testing.folders import readable_children
-from pydas.testing.policies import check_privacy, logged_in
+from pydas.testing.policies import (check_privacy, create_or_update, logged_in,
+                                    update_name_and_description)
 from pydas.testing.registry import ApiError, api_method
 from pydas.testing.storage import (ADMIN, ANONYMOUS_GROUP, COMMUNITY_ROOT, READ, WRITE,
                                    as_id, now, new_uuid)
@@ -74,13 +75,10 @@ def community_create(call):
     :param canjoin: (Optional) Default 'Everyone', possible values [Everyone|Invitation].
     :returns: The community dao that was created
     """
-    name = call.require('name')
-    user = logged_in(call, -151, 'Unable to find user')
+    name, user, existing = create_or_update(call, 'community', 'Unable to find user')
     store = call.store
-    uuid = call.param('uuid')
-    existing = uuid and store.one('SELECT community_id FROM community WHERE uuid = ?', uuid)
     if existing:
-        return _update_community(call, user, existing['community_id'])
+        return _update_community(call, user, existing)
     if str(user['admin']) != '1':
         raise ApiError(-151, 'Only admins can create communities')
     privacy = call.param('privacy', 'Public')
@@ -88,7 +86,7 @@ def community_create(call):
     check_privacy(privacy)
     check_can_join(can_join)
     return create_community(store, user, name, call.param('description', ''), privacy,
-                            can_join, uuid or None)
+                            can_join, call.param('uuid') or None)
 
 
 def _update_community(call, user, community_id):
@@ -96,10 +94,7 @@ def _update_community(call, user, community_id):
     if not store.can_access_community(user, community_id, WRITE):
         raise ApiError(-151, 'Invalid policy')
     with store.transaction():
-        for field in ('name', 'description'):
-            if call.has(field):
-                store.execute('UPDATE community SET %s = ? WHERE community_id = ?' % field,
-                              call.param(field), community_id)
+        update_name_and_description(call, 'community', community_id)
         for param, check, column, values in (
                 ('privacy', check_privacy, 'privacy', {'Public': 0, 'Private': 1}),
                 ('canjoin', check_can_join, 'can_join', CAN_JOIN)):

@@ -76,24 +76,39 @@ def bitstream_download(call):
     """
     if not call.has('id') and not call.has('checksum'):
         raise ApiError(-150, 'Either an id or checksum parameter is required')
-    user = call.user
-    store = call.store
     if call.has('id'):
-        bitstream = store.bitstream(call.param('id'))
-        if bitstream is None:
-            raise ApiError(-150, NO_BITSTREAM)
-        revision = store.revision(bitstream['itemrevision_id'])
-        if revision is None:
-            raise ApiError(-100, 'Bitstream does not belong to a revision')
-        if not store.can_access_item(user, revision['item_id'], READ):
-            raise ApiError(-151, 'Read permission required')
+        bitstream, _ = bitstream_by_id(call, READ, NO_BITSTREAM, 'Read permission required')
     else:
-        bitstream = _readable_by_checksum(store, user, call.param('checksum'))
+        bitstream = _readable_by_checksum(call.store, call.user, call.param('checksum'))
     name = call.param('name', bitstream['name'])
     offset = call.param('offset', '0')
     # Neither value is URL-encoded, as in Midas.
     return Redirect(_with_token('/download/?bitstream=%s&offset=%s&name=%s'
                                 % (bitstream['bitstream_id'], offset, name), call))
+
+
+def bitstream_by_id(call, level, missing, refused,
+                    orphan='Bitstream does not belong to a revision'):
+    """The bitstream the ``id`` parameter names and its revision, checking ``level`` on
+    the item; the messages differ between the methods in Midas.
+
+    :param missing: the -150 message when there is no such bitstream
+    :param refused: the -151 message when the caller lacks ``level``
+    :param orphan: the -100 message when the bitstream belongs to no revision (thumbnail)
+    :returns: ``(bitstream, revision)``
+    """
+    bitstream_id = call.require('id')
+    user = call.user
+    store = call.store
+    bitstream = store.bitstream(bitstream_id)
+    if bitstream is None:
+        raise ApiError(-150, missing)
+    revision = store.revision(bitstream['itemrevision_id'])
+    if revision is None:
+        raise ApiError(-100, orphan)
+    if not store.can_access_item(user, revision['item_id'], level):
+        raise ApiError(-151, refused)
+    return bitstream, revision
 
 
 def _readable_by_checksum(store, user, checksum):
@@ -113,17 +128,8 @@ def bitstream_get(call):
     :param id: The id of the bitstream
     :returns: Bitstream dao
     """
-    bitstream_id = call.require('id')
-    user = call.user
-    store = call.store
-    bitstream = store.bitstream(bitstream_id)
-    if bitstream is None:
-        raise ApiError(-150, 'Invalid bitstream id')
-    revision = store.revision(bitstream['itemrevision_id'])
-    if revision is None:
-        raise ApiError(-100, 'Invalid revision id')
-    if not store.can_access_item(user, revision['item_id'], READ):
-        raise ApiError(-151, NO_ITEM)
+    bitstream, revision = bitstream_by_id(call, READ, 'Invalid bitstream id', NO_ITEM,
+                                          orphan='Invalid revision id')
     return {'id': bitstream['bitstream_id'], 'name': call.param('name', bitstream['name']),
             'size': bitstream['sizebytes'], 'mimetype': bitstream['mimetype'],
             'checksum': bitstream['checksum'], 'itemrevision_id': revision['itemrevision_id'],

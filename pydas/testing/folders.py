@@ -1,7 +1,8 @@
 """Core API area ``folder``: create, get, children, delete, move."""
 
 from pydas.testing.http import FatalError
-from pydas.testing.policies import check_privacy, logged_in
+from pydas.testing.policies import (check_privacy, create_or_update, logged_in,
+                                    update_folder_or_item)
 from pydas.testing.registry import ApiError, api_method
 from pydas.testing.storage import ADMIN, READ, WRITE, USER_ROOT
 
@@ -41,24 +42,24 @@ def folder_create(call):
         existing folder if there is one with the name provided
     :returns: The folder object that was created
     """
-    name = call.require('name')
-    user = logged_in(call, -151, 'Cannot create folder anonymously')
+    name, user, existing = create_or_update(call, 'folder', 'Cannot create folder anonymously')
     store = call.store
-    uuid = call.param('uuid')
-    existing = uuid and store.one('SELECT folder_id FROM folder WHERE uuid = ?', uuid)
     if existing:
-        return _update_folder(call, user, existing['folder_id'])
+        with store.transaction():
+            update_folder_or_item(call, user, 'folder', existing)
+        return store.folder(existing)
     parent_id = call.require('parentid')
     with store.transaction():
         if parent_id == str(USER_ROOT):
             folder_id = _create_top_level(call, user, name)
         else:
             folder_id = _create_child(call, user, name, parent_id)
-        privacy = call.param('privacy')
-        if privacy is not None:
-            # Midas validates privacy after creating the folder: the folder stays.
-            check_privacy(privacy)
-            store.set_privacy('folder', folder_id, privacy)
+    privacy = call.param('privacy')
+    if privacy is not None:
+        # Midas validates privacy after creating the folder: a bad value fails, the new
+        # folder stays (§7.4 #22).
+        check_privacy(privacy)
+        store.set_privacy('folder', folder_id, privacy)
     return store.folder(folder_id)
 
 
@@ -95,24 +96,6 @@ def _create_child(call, user, name, parent_id):
     if store.folder_level(user, folder_id) != ADMIN:
         store.set_policy('folder', folder_id, 'user', user['user_id'], ADMIN)
     return folder_id
-
-
-def _update_folder(call, user, folder_id):
-    store = call.store
-    if not store.can_access_folder(user, folder_id, WRITE):
-        raise ApiError(-151, 'Invalid policy')
-    with store.transaction():
-        for field in ('name', 'description'):
-            if call.has(field):
-                store.execute('UPDATE folder SET %s = ? WHERE folder_id = ?' % field,
-                              call.param(field), folder_id)
-        privacy = call.param('privacy')
-        if privacy is not None:
-            if not store.can_access_folder(user, folder_id, ADMIN):
-                raise ApiError(-151, 'Folder Admin privileges required to set privacy')
-            check_privacy(privacy)
-            store.set_privacy('folder', folder_id, privacy)
-    return store.folder(folder_id)
 
 
 @api_method('midas.folder.get')
@@ -187,7 +170,7 @@ def folder_move(call):
     if destination is None:
         raise ApiError(0, 'Error in params when checking Folder Policy.')
     folder = store.folder(folder_id)
-    if folder['parent_id'] < 0:
+    if folder['parent_id'] < 0:  # a root folder: Midas crashes (§7.4 #30)
         raise FatalError('Call to a member function getParent() on null')
     with store.transaction():
         _check_move(store, folder, destination)

@@ -42,6 +42,14 @@ def _community(call, action):
     return as_id(community_id)
 
 
+def _group_and_member(call, action):
+    """``(group_id, user_id)`` of a membership change, checked as Midas checks them."""
+    call.require('group_id')
+    call.require('user_id')
+    group = _group(call, action)
+    return group['group_id'], _member(call)
+
+
 @api_method('midas.group.add.user')
 def group_add_user(call):
     """Add a user to a group, requires admin privileges on the community of the group.
@@ -50,12 +58,9 @@ def group_add_user(call):
     :param user_id: the user to add to the group
     :returns: success = true on success
     """
-    call.require('group_id')
-    call.require('user_id')
-    group = _group(call, 'add a user to a group')
-    user_id = _member(call)
+    group_id, user_id = _group_and_member(call, 'add a user to a group')
     call.store.execute('INSERT OR IGNORE INTO user2group (user_id, group_id) VALUES (?, ?)',
-                       user_id, group['group_id'])
+                       user_id, group_id)
     return {'success': 'true'}
 
 
@@ -67,12 +72,9 @@ def group_remove_user(call):
     :param user_id: the user to remove from the group
     :returns: success = true on success
     """
-    call.require('group_id')
-    call.require('user_id')
-    group = _group(call, 'remove a user from a group')
-    user_id = _member(call)
+    group_id, user_id = _group_and_member(call, 'remove a user from a group')
     call.store.execute('DELETE FROM user2group WHERE user_id = ? AND group_id = ?', user_id,
-                       group['group_id'])
+                       group_id)
     return {'success': 'true'}
 
 

@@ -68,6 +68,14 @@ ERROR_PAGE = (
     'line: {line}<br/>At {stamp}</h3><br/>Please notify your administrator with this '
     'information.<br/></div></div>\n')
 
+# PHP's header() refuses a value holding CR, LF or NUL: it warns and sends no such header.
+# Midas builds Location and Content-Disposition from names users chose (bitstream, item
+# and folder names, the ``name``/``revision`` parameters, link URLs), so a name with a
+# line break gives a 302 without Location, or a file without Content-Disposition. The
+# same here: such a header is dropped, never sent broken (a bare LF would end the header
+# block early or make clients wait for a body that never comes).
+REFUSED_IN_HEADERS = ('\r', '\n', '\0')
+
 RecordedCall = collections.namedtuple('RecordedCall', 'verb method query form headers')
 
 
@@ -386,6 +394,7 @@ class RequestHandler(http.server.BaseHTTPRequestHandler):
         method = form.get('method') if 'method' not in query else query['method']
         midas.record(RecordedCall(self.command, method, query, form, dict(self.headers)))
         self._body_reader = body
+        self._spooled_parts = files
         try:
             if method is None:
                 return self._respond(Response(200, php_headers(type_header='Content-type'),
@@ -393,9 +402,16 @@ class RequestHandler(http.server.BaseHTTPRequestHandler):
             call = self._call(method, query, form, files, body)
             return self._serve(method, lambda: self._run(call))
         finally:
-            for part in files.values():  # the spooled file parts no handler took
-                with contextlib.suppress(FileNotFoundError):
-                    os.remove(part.path)
+            self._remove_spooled_parts()
+
+    def _remove_spooled_parts(self):
+        """Delete the spooled file parts no handler took (before the response is written,
+        so that a client seeing the answer finds no scratch file left)."""
+        parts = getattr(self, '_spooled_parts', None) or {}
+        self._spooled_parts = None
+        for part in parts.values():
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(part.path)
 
     def _form(self, body):
         content_type = self.headers.get('Content-Type', '')
@@ -452,10 +468,11 @@ class RequestHandler(http.server.BaseHTTPRequestHandler):
 
     def _respond(self, response, cut_after=None):
         self._finish_body()
+        self._remove_spooled_parts()
         head = ['HTTP/1.1 %d %s' % (response.status, self.responses.get(
             response.status, ('Error',))[0]),
             'Date: ' + email.utils.formatdate(usegmt=True)]
-        head.extend('%s: %s' % pair for pair in response.headers)
+        head.extend('%s: %s' % pair for pair in _sendable(response.headers))
         streamed = not isinstance(response.body, bytes)
         if streamed and response.length is None:
             head.append('Transfer-Encoding: chunked')
@@ -507,6 +524,15 @@ class RequestHandler(http.server.BaseHTTPRequestHandler):
             self.connection.shutdown(socket.SHUT_RDWR)
         except OSError:
             pass
+
+
+def _sendable(headers):
+    """The headers PHP would send: those whose value holds CR, LF or NUL are dropped."""
+    for name, value in headers:
+        if any(character in value for character in REFUSED_IN_HEADERS):
+            LOG.warning('header %s not sent: its value holds a line break', name)
+        else:
+            yield name, value
 
 
 def _envelope(body):

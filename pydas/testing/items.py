@@ -3,7 +3,8 @@
 import time
 from urllib.parse import urlsplit
 
-from pydas.testing.policies import check_privacy, is_number, logged_in
+from pydas.testing.policies import (check_privacy, create_or_update, is_number, logged_in,
+                                    update_folder_or_item)
 from pydas.testing.registry import ApiError, api_method
 from pydas.testing.storage import ADMIN, READ, WRITE, as_id
 
@@ -64,13 +65,10 @@ def item_create(call):
         its latest revision contains only one bitstream.
     :returns: The item object that was created
     """
-    name = call.require('name')
-    user = logged_in(call, -151, 'Cannot create item anonymously')
+    name, user, existing = create_or_update(call, 'item', 'Cannot create item anonymously')
     store = call.store
-    uuid = call.param('uuid')
-    existing = uuid and store.one('SELECT item_id FROM item WHERE uuid = ?', uuid)
     if existing:
-        return _update_item(call, user, existing['item_id'])
+        return _update_item(call, user, existing)
     parent_id = call.require('parentid')
     if store.folder(parent_id) is None:
         raise ApiError(-150, "Parent folder doesn't exist")
@@ -78,13 +76,13 @@ def item_create(call):
         raise ApiError(-151, 'Invalid permissions on parent folder')
     if name == '':
         raise ApiError(0, 'Name cannot be empty.')
-    with store.transaction():
-        item_id = store.create_item(user, name, parent_id, call.param('description', ''),
-                                    uuid or None)
-        privacy = call.param('privacy')
-        if privacy is not None:
-            check_privacy(privacy)
-            store.set_privacy('item', item_id, privacy)
+    item_id = store.create_item(user, name, parent_id, call.param('description', ''),
+                                call.param('uuid') or None)
+    privacy = call.param('privacy')
+    if privacy is not None:
+        # As in Midas, a bad value fails after the item was created: the item stays (§7.4 #22).
+        check_privacy(privacy)
+        store.set_privacy('item', item_id, privacy)
     # Returned as created, not reloaded: database defaults come back empty.
     return dict(store.item(item_id), sizebytes=None, thumbnail_id=None, view=None,
                 download=None)
@@ -92,19 +90,8 @@ def item_create(call):
 
 def _update_item(call, user, item_id):
     store = call.store
-    if not store.can_access_item(user, item_id, WRITE):
-        raise ApiError(-151, 'Invalid policy')
     with store.transaction():
-        for field in ('name', 'description'):
-            if call.has(field):
-                store.execute('UPDATE item SET %s = ? WHERE item_id = ?' % field,
-                              call.param(field), item_id)
-        privacy = call.param('privacy')
-        if privacy is not None:
-            if not store.can_access_item(user, item_id, ADMIN):
-                raise ApiError(-151, 'Item Admin privileges required to set privacy')
-            check_privacy(privacy)
-            store.set_privacy('item', item_id, privacy)
+        update_folder_or_item(call, user, 'item', item_id)
         fields = {key[1:]: value for key, value in call.params.items()
                   if key.startswith('_') and len(key) > 1}
         head = store.head_revision(item_id)
@@ -200,7 +187,7 @@ def _metadata_type(value):
     return int(value) if is_number(value) else 0
 
 
-def _check_destination(call, user, item_id, item_level):
+def check_destination(call, user, item_id, item_level):
     """Item ``item_level`` and destination WRITE, with Midas's error precedence."""
     store = call.store
     destination_id = call.param('dstfolderid')
@@ -210,6 +197,7 @@ def _check_destination(call, user, item_id, item_level):
                 and not store.can_access_folder(user, destination_id, WRITE))):
         raise ApiError(-151, NO_ITEM)
     if destination is None:
+        # Midas runs the folder policy check on the missing folder (§7.4 #33).
         raise ApiError(0, BAD_DESTINATION)
     return destination
 
@@ -226,7 +214,7 @@ def item_share(call):
     item_id = call.require('id')
     call.require('dstfolderid')
     user = logged_in(call, -151, 'Cannot share item anonymously')
-    destination = _check_destination(call, user, item_id, READ)
+    destination = check_destination(call, user, item_id, READ)
     store = call.store
     # Midas returns the item as loaded before sharing (its privacy_status is stale).
     item = store.item(item_id)
@@ -234,6 +222,8 @@ def item_share(call):
         if not store.value('SELECT 1 FROM item2folder WHERE item_id = ? AND folder_id = ?',
                            as_id(item_id), destination['folder_id']):
             store.link_item(item_id, destination['folder_id'], rename=False)
+            # Every group of the destination gets READ, replacing (maybe lowering) its level
+            # on the item, as in Midas (§7.4 #25).
             for row in store.all('SELECT group_id FROM folderpolicygroup WHERE folder_id = ?',
                                  destination['folder_id']):
                 store.set_policy('item', item_id, 'group', row['group_id'], READ)
@@ -255,10 +245,12 @@ def item_move(call):
     source_id = call.require('srcfolderid')
     call.require('dstfolderid')
     user = logged_in(call, -151, 'Cannot move item anonymously')
-    destination = _check_destination(call, user, item_id, ADMIN)
+    destination = check_destination(call, user, item_id, ADMIN)
     store = call.store
     if store.folder(source_id) is None:
         raise ApiError(-151, 'Unable to load source or destination folder.')
+    # As in Midas, the item need not be in the source folder: then this only adds a link
+    # (§7.4 #26).
     with store.transaction():
         if as_id(source_id) != destination['folder_id']:
             store.link_item(item_id, destination['folder_id'])
@@ -404,6 +396,7 @@ def link_create(call):
     if not is_number(length) or int(length) < 0:
         raise ApiError(-150, 'Invalid length')
     with store.transaction():
+        # Only the folder's policies, no creator policy, as in Midas (§7.4 #27).
         item_id = store.create_item(user, call.param('itemname', url), folder_id,
                                     creator_policy=False)
         revision = store.create_revision(item_id, user['user_id'], 'Initial revision')

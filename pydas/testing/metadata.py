@@ -170,6 +170,8 @@ def item_deletemetadata(call):
                               'element = ? AND qualifier = ?',
                               int(metadatatype) if is_number(metadatatype) else 0, element,
                               call.param('qualifier', ''))
+    # "" only when the field is not defined; a defined field without a value here still
+    # answers "1", as in Midas (§7.5 #38).
     if metadata_id is None:
         return False
     store.execute('DELETE FROM metadatavalue WHERE metadata_id = ? AND itemrevision_id = ?',

@@ -109,6 +109,30 @@ def _folder_result(call, user, folder_id):
     return {'success': success, 'failure': failure}
 
 
+def _change_policy(call, kind, who, add):
+    """Add (``add``) or remove the policy of a user or group on a folder or an item.
+
+    :param kind: ``'folder'`` or ``'item'``
+    :param who: ``'user'`` or ``'group'``
+    :returns: folders: ``{"success", "failure"}`` counts (see :func:`_folder_result`);
+        items: ``{"success": "true"}``
+    """
+    for name in (KEYS[kind], who + '_id') + (('policy',) if add else ()):
+        call.require(name)
+    resource_id, user = _resource(call, kind, 'Admin privileges required on the %s.' % kind)
+    target_id = (_group if who == 'group' else _user)(call)
+    store = call.store
+    with store.transaction():
+        if add:
+            store.set_policy(kind, resource_id, who, target_id,
+                             policy_code(call.param('policy')))
+        else:
+            store.remove_policy(kind, resource_id, who, target_id)
+        if kind == 'item':
+            return {'success': 'true'}
+        return _folder_result(call, user, resource_id)
+
+
 @api_method('midas.folder.list.permissions')
 def folder_list_permissions(call):
     """List the permissions on a folder, requires Admin access to the folder.
@@ -153,14 +177,7 @@ def folder_add_policygroup(call):
         its child folders and items, default is non-recursive
     :returns: counts of resources affected by the addition
     """
-    for name in ('folder_id', 'group_id', 'policy'):
-        call.require(name)
-    folder_id, user = _resource(call, 'folder', 'Admin privileges required on the folder.')
-    group_id = _group(call)
-    level = policy_code(call.param('policy'))
-    with call.store.transaction():
-        call.store.set_policy('folder', folder_id, 'group', group_id, level)
-        return _folder_result(call, user, folder_id)
+    return _change_policy(call, 'folder', 'group', add=True)
 
 
 @api_method('midas.folder.remove.policygroup')
@@ -173,13 +190,7 @@ def folder_remove_policygroup(call):
         in folder down to its child folders and items, default is non-recursive
     :returns: counts of resources affected by the removal
     """
-    for name in ('folder_id', 'group_id'):
-        call.require(name)
-    folder_id, user = _resource(call, 'folder', 'Admin privileges required on the folder.')
-    group_id = _group(call)
-    with call.store.transaction():
-        call.store.remove_policy('folder', folder_id, 'group', group_id)
-        return _folder_result(call, user, folder_id)
+    return _change_policy(call, 'folder', 'group', add=False)
 
 
 @api_method('midas.folder.add.policyuser')
@@ -193,14 +204,7 @@ def folder_add_policyuser(call):
         its child folders and items, default is non-recursive
     :returns: counts of resources affected by the addition
     """
-    for name in ('folder_id', 'user_id', 'policy'):
-        call.require(name)
-    folder_id, user = _resource(call, 'folder', 'Admin privileges required on the folder.')
-    target_id = _user(call)
-    level = policy_code(call.param('policy'))
-    with call.store.transaction():
-        call.store.set_policy('folder', folder_id, 'user', target_id, level)
-        return _folder_result(call, user, folder_id)
+    return _change_policy(call, 'folder', 'user', add=True)
 
 
 @api_method('midas.folder.remove.policyuser')
@@ -213,13 +217,7 @@ def folder_remove_policyuser(call):
         in folder down to its child folders and items, default is non-recursive
     :returns: counts of resources affected by the removal
     """
-    for name in ('folder_id', 'user_id'):
-        call.require(name)
-    folder_id, user = _resource(call, 'folder', 'Admin privileges required on the folder.')
-    target_id = _user(call)
-    with call.store.transaction():
-        call.store.remove_policy('folder', folder_id, 'user', target_id)
-        return _folder_result(call, user, folder_id)
+    return _change_policy(call, 'folder', 'user', add=False)
 
 
 @api_method('midas.item.list.permissions')
@@ -243,12 +241,7 @@ def item_add_policygroup(call):
     :param policy: Desired policy status, one of [Admin|Write|Read]
     :returns: success = true on success
     """
-    for name in ('item_id', 'group_id', 'policy'):
-        call.require(name)
-    item_id, _ = _resource(call, 'item', 'Admin privileges required on the item.')
-    group_id = _group(call)
-    call.store.set_policy('item', item_id, 'group', group_id, policy_code(call.param('policy')))
-    return {'success': 'true'}
+    return _change_policy(call, 'item', 'group', add=True)
 
 
 @api_method('midas.item.remove.policygroup')
@@ -259,11 +252,7 @@ def item_remove_policygroup(call):
     :param group_id: The id of the group
     :returns: success = true on success
     """
-    for name in ('item_id', 'group_id'):
-        call.require(name)
-    item_id, _ = _resource(call, 'item', 'Admin privileges required on the item.')
-    call.store.remove_policy('item', item_id, 'group', _group(call))
-    return {'success': 'true'}
+    return _change_policy(call, 'item', 'group', add=False)
 
 
 @api_method('midas.item.add.policyuser')
@@ -275,12 +264,7 @@ def item_add_policyuser(call):
     :param policy: Desired policy status, one of [Admin|Write|Read]
     :returns: success = true on success
     """
-    for name in ('item_id', 'user_id', 'policy'):
-        call.require(name)
-    item_id, _ = _resource(call, 'item', 'Admin privileges required on the item.')
-    target_id = _user(call)
-    call.store.set_policy('item', item_id, 'user', target_id, policy_code(call.param('policy')))
-    return {'success': 'true'}
+    return _change_policy(call, 'item', 'user', add=True)
 
 
 @api_method('midas.item.remove.policyuser')
@@ -291,8 +275,4 @@ def item_remove_policyuser(call):
     :param user_id: The id of the target user
     :returns: success = true on success
     """
-    for name in ('item_id', 'user_id'):
-        call.require(name)
-    item_id, _ = _resource(call, 'item', 'Admin privileges required on the item.')
-    call.store.remove_policy('item', item_id, 'user', _user(call))
-    return {'success': 'true'}
+    return _change_policy(call, 'item', 'user', add=False)

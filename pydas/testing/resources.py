@@ -1,7 +1,9 @@
 """Core API: resources by uuid, paths, item existence/duplication/search, bitstream edits,
 and the admin database clean-up (API §4.48)."""
 
+from pydas.testing.downloads import bitstream_by_id
 from pydas.testing.http import FatalError
+from pydas.testing.items import NO_ITEM, check_destination
 from pydas.testing.policies import logged_in
 from pydas.testing.registry import ApiError, api_method
 from pydas.testing.storage import ADMIN, READ, WRITE, as_id, new_uuid
@@ -11,8 +13,7 @@ COMMUNITY, FOLDER, ITEM, REVISION, USER = 6, 4, 1, 3, 2
 UUID_TABLES = ((COMMUNITY, 'community', 'community_id'), (FOLDER, 'folder', 'folder_id'),
                (ITEM, 'item', 'item_id'), (REVISION, 'itemrevision', 'itemrevision_id'),
                (USER, 'user', 'user_id'))
-NO_ITEM = "This item doesn't exist or you don't have the permissions."
-BAD_DESTINATION = 'Error in params when checking Folder Policy.'
+INVALID_BITSTREAM = 'Invalid bitstream id'
 
 
 def resource_by_uuid(store, uuid):
@@ -124,17 +125,10 @@ def item_duplicate(call):
     :returns: The item object that was created
     """
     item_id = call.require('id')
-    destination_id = call.require('dstfolderid')
+    call.require('dstfolderid')
     user = logged_in(call, -151, NO_ITEM)
+    destination = check_destination(call, user, item_id, READ)
     store = call.store
-    destination = store.folder(destination_id)
-    if (not store.can_access_item(user, item_id, READ)
-            or (destination is not None
-                and not store.can_access_folder(user, destination_id, WRITE))):
-        raise ApiError(-151, NO_ITEM)
-    if destination is None:
-        # Midas runs the folder policy check on the missing folder (§7.4 #33).
-        raise ApiError(0, BAD_DESTINATION)
     with store.transaction():
         copy_id = duplicate_item(store, user, item_id, destination['folder_id'])
     return store.item(copy_id)
@@ -184,22 +178,6 @@ def item_search(call):
     raise FatalError('Call to undefined method SearchComponent::searchItems()')
 
 
-def _bitstream_item(call, level, message):
-    """The bitstream of the ``id`` parameter and its item id, checking ``level`` on the item."""
-    bitstream_id = call.require('id')
-    user = call.user
-    store = call.store
-    bitstream = store.bitstream(bitstream_id)
-    if bitstream is None:
-        raise ApiError(-150, 'Invalid bitstream id')
-    revision = store.revision(bitstream['itemrevision_id'])
-    if revision is None:
-        raise ApiError(-100, 'Bitstream does not belong to a revision')
-    if not store.can_access_item(user, revision['item_id'], level):
-        raise ApiError(-151, message)
-    return bitstream
-
-
 @api_method('midas.bitstream.edit')
 def bitstream_edit(call):
     """Change the properties of a bitstream. Requires write access to the containing item.
@@ -210,7 +188,8 @@ def bitstream_edit(call):
     :param mimetype: (optional) New MIME type for the bitstream
     :returns: The bitstream dao
     """
-    bitstream = _bitstream_item(call, WRITE, 'Write access on item required')
+    bitstream, _ = bitstream_by_id(call, WRITE, INVALID_BITSTREAM,
+                                   'Write access on item required')
     store = call.store
     with store.transaction():
         for field in ('name', 'mimetype'):
@@ -227,7 +206,8 @@ def bitstream_delete(call):
     :param token: Authentication token
     :param id: The id of the bitstream to delete
     """
-    bitstream = _bitstream_item(call, ADMIN, 'Admin privileges required on the item.')
+    bitstream, _ = bitstream_by_id(call, ADMIN, INVALID_BITSTREAM,
+                                   'Admin privileges required on the item.')
     # As in Midas, the item's sizebytes is not recomputed (§7.6 #42).
     call.store.delete_bitstream(bitstream['bitstream_id'])
 

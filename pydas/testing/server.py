@@ -36,6 +36,7 @@ class MidasServer(object):
         Solr server is reachable.
     """
 
+    #: Every module, plus the pre-2016 tracker methods pydas calls: every driver method works.
     DEFAULT_MODULES = ('mfa', 'tracker', 'thumbnailcreator', 'dicomextractor', 'batchmake',
                        'solr', 'tracker_legacy')
     #: Midas 3.4.2 as recorded in the transcripts: no batchmake, Solr unreachable.
@@ -103,6 +104,7 @@ class MidasServer(object):
             password = storage.random_string(16)
             self.store.set_setting('admin_password', password)
         self.store.create_user(ADMIN_EMAIL, password, 'Admin', 'User', admin=True)
+        self.store.define_default_metadata()
 
     # -- addresses and credentials ---------------------------------------------------
 

@@ -50,6 +50,14 @@ TOKEN_MINUTES = 100
 CHUNK = 1 << 20
 ALPHANUMERIC = string.digits + string.ascii_letters
 
+#: The (element, qualifier) text fields of a fresh installation, in install order.
+DEFAULT_METADATA = (
+    ('contributor', 'author'), ('date', 'uploaded'), ('date', 'issued'), ('date', 'created'),
+    ('identifier', 'citation'), ('identifier', 'uri'), ('identifier', 'pubmed'),
+    ('identifier', 'doi'), ('description', 'general'), ('description', 'provenance'),
+    ('description', 'sponsorship'), ('description', 'publisher'), ('subject', 'keyword'),
+    ('subject', 'ocis'))
+
 USER_FIELDS = ('user_id', 'firstname', 'lastname', 'email', 'thumbnail', 'company',
                'creation', 'folder_id', 'admin', 'privacy', 'view', 'uuid', 'city',
                'country', 'website', 'biography', 'dynamichelp')
@@ -308,7 +316,11 @@ class Store(object):
                      USER_FIELDS)
 
     def user_by_email(self, email):
-        """The public fields of the user with this exact e-mail, or None."""
+        """The public fields of the user with this exact e-mail, or None.
+
+        Midas compares with SQL ``=``, whose case sensitivity depends on the database
+        (§7.2 #15); this server picks case-sensitive, as SQLite and PostgreSQL do.
+        """
         return _pick(self.one('SELECT * FROM user WHERE email = ?', email), USER_FIELDS)
 
     def user_secret(self, user_id):
@@ -786,6 +798,17 @@ class Store(object):
                     os.remove(self.bitstream_file(bitstream))
 
     # -- metadata --------------------------------------------------------------------
+
+    def define_default_metadata(self):
+        """Define the text fields of a fresh Midas installation (API §3.9), ids 1-14.
+
+        The transcripts agree: ``contributor.author``, the first default, is field 1 in
+        36, and the fields dicomextractor defines in 133 start above the defaults.
+        """
+        with self.transaction():
+            for element, qualifier in DEFAULT_METADATA:
+                self.execute('INSERT INTO metadata (metadatatype, element, qualifier) '
+                             'VALUES (0, ?, ?)', element, qualifier)
 
     def set_metadata(self, revision_id, element, value, qualifier='', metadatatype=0):
         """Set (or overwrite) one metadata value on a revision, defining the field."""

@@ -13,8 +13,6 @@ CORE_RESOURCES = ('/item', '/itemrevision', '/group', '/system', '/bitstream', '
                   '/user', '/folder')
 # Built into the dispatcher, not a documented method: never listed by methods.list.
 UNLISTED = ('midas.system.listMethods',)
-# Registered with the tracker but only served with the 'tracker_legacy' pseudo-module.
-LEGACY_TRACKER_ONLY = 'midas.tracker.results.upload.json'
 MODULE_RESOURCES = {
     'thumbnailcreator': ('/thumbnailcreator/item',),
     'dicomextractor': ('/dicomextractor/item',),
@@ -89,8 +87,6 @@ def listed_methods(modules):
     did not have (batchmake, the legacy tracker) follow in registration order.
     """
     available = [name for name in registry.method_names(modules) if name not in UNLISTED]
-    if LEGACY_TRACKER_ONLY in available and 'tracker_legacy' not in modules:
-        available.remove(LEGACY_TRACKER_ONLY)
     recorded = [name for name in methodhelp.RECORDED_NAMES if name in available]
     return recorded + [name for name in available if name not in recorded]
 

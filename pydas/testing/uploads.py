@@ -15,8 +15,6 @@ from pydas.testing.policies import is_number, logged_in
 from pydas.testing.registry import ApiError, api_method
 from pydas.testing.storage import CHUNK, READ, WRITE, as_id, random_string
 
-MODES = ('stream', 'multipart')
-
 
 @api_method('midas.upload.generatetoken')
 def upload_generatetoken(call):
@@ -169,6 +167,8 @@ def _receive(call, upload_token, length):
             digest.update(chunk)
     size = os.path.getsize(path)
     # Each chunk is written before the next is read: a dropped connection keeps its data.
+    # Midas's read loop also stops at a chunk that is exactly "0" (PHP falsiness, §7.6 #43);
+    # not emulated: no client can work around that data loss, so tests gain nothing.
     with open(path, 'ab') as output, \
             BackgroundHash(digest, min(CHUNK, max(length - size, 1))) as hasher:
         while size < length and call.body is not None:
@@ -238,6 +238,7 @@ def _finish(call, user_id, item_id, filename, path, checksum, consume_token):
         revision = _target_revision(call, user_id, item_id)
         store.add_bitstream_from_file(revision['itemrevision_id'], filename, path, checksum)
         store.update_item_size(item_id, revision['itemrevision_id'])
+        # A multipart upload leaves its token and placeholder behind, as in Midas (§7.6 #45).
         if consume_token:
             store.execute('DELETE FROM uploadtoken WHERE token = ?',
                           call.param('uploadtoken'))

@@ -63,6 +63,9 @@ SIGNATURES = {
     'drivers.CoreDriver.get_upload_offset': '(self, upload_token)',
     'drivers.CoreDriver.bitstream_get': '(self, token, bitstream_id)',
     'drivers.CoreDriver.download_bitstream': '(self, bitstream_id, token=None, offset=0)',
+    'drivers.CoreDriver.stream_bitstream': '(self, bitstream_id, token=None, offset=0)',
+    'drivers.CoreDriver.generate_upload_token_for_new_item':
+        '(self, token, folder_id, filename, checksum=None)',
     'drivers.DicomextractorDriver.extract_dicommetadata': '(self, token, item_id)',
     'drivers.MultiFactorAuthenticationDriver.mfa_otp_login':
         '(self, temp_token, one_time_pass)',

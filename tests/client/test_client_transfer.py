@@ -124,6 +124,13 @@ def test_non_latin1_download_name(comm, token, item_id):
     ("attachment; filename*=UTF-8''na%C3%AFve%20%E2%82%AC.txt", 'naïve €.txt'),
     ("attachment; filename=\"fallback.txt\"; filename*=UTF-8''r%C3%A9el.txt", 'réel.txt'),
     ('attachment; filename="Gr\u00c3\u00bc\u00c3\u009fe.zip"', 'Grüße.zip'),
+    # Raw UTF-8 as http.client hands it over (decoded as Latin-1), with what Midas
+    # leaves unescaped between the quotes: tabs, quotes, backslashes, semicolons.
+    ('attachment; filename="caf\u00c3\u00a9\tx.txt"', 'caf\u00e9\tx.txt'),
+    ('attachment; filename="\u00c3\u00a9 "q" a\\b;c=1.txt"', '\u00e9 "q" a\\b;c=1.txt'),
+    ('attachment; filename=caf\u00c3\u00a9.txt', 'caf\u00e9.txt'),
+    ("attachment; filename*=UTF-8''caf%C3%A9%09x.txt", 'caf\u00e9\tx.txt'),
+    ("attachment; filename*=iso-8859-1''caf%E9.txt", 'caf\u00e9.txt'),
     ('inline', None),
     (None, None),
 ])

@@ -188,3 +188,35 @@ def test_set_auth_is_sent_and_no_cookie_is_kept(server, comm):
     comm.get_server_version()
     assert last_call(server, 'midas.version').headers['Authorization'].startswith('Basic ')
     assert len(comm.session.cookies) == 0
+
+
+def test_environment_is_read_once_per_server_for_an_own_session(server, monkeypatch):
+    monkeypatch.setenv('NO_PROXY', '127.0.0.1,localhost')
+    monkeypatch.setenv('HTTP_PROXY', 'http://proxy.invalid:3128')
+    monkeypatch.setenv('REQUESTS_CA_BUNDLE', '/etc/ssl/bundle.pem')
+    reads = []
+    real = requests.utils.get_environ_proxies
+
+    def counting(url, no_proxy=None):
+        reads.append(url)
+        return real(url, no_proxy)
+    monkeypatch.setattr(requests.utils, 'get_environ_proxies', counting)
+    with Communicator(server.url) as comm:
+        for _ in range(3):
+            comm.get_server_version()
+        assert comm.session.trust_env is False
+        assert reads == [server.url + '/']
+        # What requests would have taken from the environment is still applied.
+        proxies, _, ca_bundle = comm._transport._environments[server.url]
+        assert proxies == requests.utils.get_environ_proxies(server.url)
+        assert ca_bundle == '/etc/ssl/bundle.pem'
+    from pydas.transport import _environment
+    assert _environment('http://example.org')[0]['http'] == 'http://proxy.invalid:3128'
+
+
+def test_a_callers_session_keeps_reading_the_environment(server):
+    session = requests.Session()
+    with Communicator(server.url, session=session) as comm:
+        comm.get_server_version()
+    assert session.trust_env is True
+    session.close()

@@ -49,7 +49,7 @@ def test_docs_build_without_warnings_and_hold_the_original_reference(tmp_path):
                for cls, members in ORIGINAL_CLASSES.items() for member in members
                if 'pydas.{0}.{1}'.format(cls, member) not in anchors]
     assert not missing
-    for name in ('pydas.api.upload', 'pydas.api.download', 'pydas.session.Client',
+    for name in ('pydas.login', 'pydas.upload', 'pydas.download', 'pydas.session.Client',
                  'pydas.exceptions.InvalidToken', 'pydas.testing.MidasServer'):
         assert name in anchors
 

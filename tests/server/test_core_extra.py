@@ -57,14 +57,23 @@ def test_every_recorded_method_has_a_documented_handler():
         assert set(methodhelp.recorded_help(name)['params']) <= set(documented), name
 
 
+def _listed_names(server):
+    return [method['name'] for method in Api(server).ok('midas.methods.list')['methods']]
+
+
 def test_methods_list_of_other_profiles(midas_server):
-    names = [method['name'] for method in Api(midas_server).ok('midas.methods.list')['methods']]
-    assert names[:len(methodhelp.RECORDED)] == [entry[0] for entry in methodhelp.RECORDED]
-    assert names[len(methodhelp.RECORDED):] == ['batchmake.add.condor.dag',
-                                                'batchmake.add.condor.job']
-    assert 'tracker.results.upload.json' not in names
+    recorded = [entry[0] for entry in methodhelp.RECORDED]
+    names = _listed_names(midas_server)
+    assert names[:len(recorded)] == recorded
+    assert names[len(recorded):] == ['tracker.results.upload.json',
+                                     'batchmake.add.condor.dag', 'batchmake.add.condor.job']
+    without_legacy = tuple(m for m in MidasServer.DEFAULT_MODULES if m != 'tracker_legacy')
+    with MidasServer(modules=without_legacy) as server:
+        names = _listed_names(server)
+    assert names[:len(recorded)] == recorded
+    assert names[len(recorded):] == ['batchmake.add.condor.dag', 'batchmake.add.condor.job']
     with MidasServer(modules=('tracker', 'tracker_legacy')) as server:
-        names = [method['name'] for method in Api(server).ok('midas.methods.list')['methods']]
+        names = _listed_names(server)
     assert names[-1] == 'tracker.results.upload.json'
     assert not [name for name in names if name.startswith(('mfa.', 'solr.', 'batchmake.'))]
 
@@ -216,7 +225,8 @@ def test_setmultiplemetadata_and_lists(env):
         {'metadatatype': 0, 'element': 'contributor', 'qualifier': 'author', 'value': 'Ada'},
         {'metadatatype': 1, 'element': 'size', 'qualifier': '', 'value': '42'}]
     assert api.ok('midas.metadata.types.list') == ['text', 'int']
-    assert api.ok('midas.metadata.elements.list', type='0') == ['contributor']
+    assert api.ok('midas.metadata.elements.list', type='0') == [
+        'contributor', 'date', 'description', 'identifier', 'subject']  # with the defaults
     assert api.ok('midas.metadata.elements.list', typename='int') == ['size']
     assert api.ok('midas.metadata.qualifiers.list', typename='text',
                   element='contributor') == ['author']
@@ -235,6 +245,39 @@ def test_setmultiplemetadata_and_lists(env):
                     count='1', element_1='a', value_1='b', type_1='9') == (
         '-150', 'param type_1 must be an integer between 0 and 6.')
     assert len(server.query('SELECT * FROM metadatavalue')) == 2
+
+
+def test_fresh_install_defines_the_14_default_text_fields(midas_server):
+    api = Api(midas_server)
+    fields = midas_server.query('SELECT * FROM metadata ORDER BY metadata_id')
+    assert [(row['metadata_id'], row['metadatatype'], row['element'], row['qualifier'])
+            for row in fields] == [
+        (1, 0, 'contributor', 'author'), (2, 0, 'date', 'uploaded'), (3, 0, 'date', 'issued'),
+        (4, 0, 'date', 'created'), (5, 0, 'identifier', 'citation'),
+        (6, 0, 'identifier', 'uri'), (7, 0, 'identifier', 'pubmed'),
+        (8, 0, 'identifier', 'doi'), (9, 0, 'description', 'general'),
+        (10, 0, 'description', 'provenance'), (11, 0, 'description', 'sponsorship'),
+        (12, 0, 'description', 'publisher'), (13, 0, 'subject', 'keyword'),
+        (14, 0, 'subject', 'ocis')]
+    assert api.ok('midas.metadata.types.list') == ['text']
+    assert api.ok('midas.metadata.elements.list', typename='text') == [
+        'contributor', 'date', 'description', 'identifier', 'subject']
+    assert api.ok('midas.metadata.qualifiers.list', type='0', element='description') == [
+        'general', 'provenance', 'publisher', 'sponsorship']
+    assert api.ok('midas.metadata.elements.list', typename='int') == []
+    # a value for a default field uses it (transcript 36: contributor.author is field 1);
+    # a new field comes after the defaults
+    token = api.login()
+    folder = folder_named(midas_server, 1, 'Private')
+    item = api.ok('midas.item.create', token=token, name='x', parentid=folder)['item_id']
+    api.upload(token, item, 'x.txt', b'x')
+    api.ok('midas.item.setmetadata', token=token, itemId=item, element='contributor',
+           qualifier='author', value='Alice')
+    api.ok('midas.item.setmetadata', token=token, itemId=item, element='lab', value='B2')
+    assert [(entry['metadata_id'], entry['element']) for entry in api.ok(
+        'midas.item.getmetadata', token=token, id=item)] == [('1', 'contributor'), ('15', 'lab')]
+    midas_server.reset()
+    assert len(midas_server.query('SELECT * FROM metadata')) == 14
 
 
 def test_addmetadata(env):

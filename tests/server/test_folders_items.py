@@ -166,3 +166,18 @@ def test_link_create(midas_server):
     bitstream = api.ok('midas.item.get', token=token, id=item['item_id'])['revisions'][0][
         'bitstreams'][0]
     assert (bitstream['mimetype'], bitstream['path']) == ('url', 'http://example.org/data.bin')
+
+
+def test_bad_privacy_fails_after_creating_the_folder_or_item(midas_server):
+    api = Api(midas_server)
+    token = api.login()
+    bad = ('-150', 'privacy should be one of [Public|Private]')
+    assert api.fail('midas.folder.create', token=token, parentid='2', name='f',
+                    privacy='public') == bad
+    assert api.fail('midas.item.create', token=token, parentid='2', name='i',
+                    privacy='public') == bad
+    # as in Midas (API §7.4 #22), both objects stay, with the parent's privacy
+    assert midas_server.query("SELECT privacy_status FROM folder WHERE name = 'f'") == [
+        {'privacy_status': 2}]
+    assert midas_server.query("SELECT privacy_status FROM item WHERE name = 'i'") == [
+        {'privacy_status': 2}]

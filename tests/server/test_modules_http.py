@@ -13,7 +13,8 @@ import requests
 
 from pydas.testing import MidasServer, batchmake, dicomfile, otp, png
 
-LEGACY_MODULES = MidasServer.DEFAULT_MODULES + ('tracker_legacy',)
+# The default profile without the pre-2016 tracker: the tracker of Midas 3.4.2 as recorded.
+TRACKER_3_4_2_MODULES = tuple(m for m in MidasServer.DEFAULT_MODULES if m != 'tracker_legacy')
 
 
 class Api(object):
@@ -83,13 +84,20 @@ def _api(servers, modules):
 
 @pytest.fixture
 def api(servers):
-    """The default profile: every module, the 2019 tracker interface."""
+    """The default profile: every module, the 2019 tracker and its pre-2016 methods."""
     return _api(servers, MidasServer.DEFAULT_MODULES)
 
 
 @pytest.fixture
-def legacy_api(servers):
-    return _api(servers, LEGACY_MODULES)
+def legacy_api(api):
+    assert 'tracker_legacy' in api.server.modules
+    return api
+
+
+@pytest.fixture
+def tracker_api(servers):
+    """Every module, the tracker as 3.4.2 has it (no pre-2016 methods)."""
+    return _api(servers, TRACKER_3_4_2_MODULES)
 
 
 @pytest.fixture
@@ -172,7 +180,8 @@ def _submission(api, community_id, **extra):
     return api.ok('midas.tracker.submission.add', **params)
 
 
-def test_tracker_transcript_sequence(api):
+def test_tracker_transcript_sequence(tracker_api):
+    api = tracker_api
     community = api.server.add_community('Tracker Lab')
     scalar = dict(token=api.token, communityId=community['community_id'],
                   producerDisplayName='Segmenter', metricName='dice', producerRevision='abc123',
@@ -208,7 +217,8 @@ def test_tracker_transcript_sequence(api):
     assert len(api.server.query('SELECT * FROM tracker_producer')) == 1
 
 
-def test_tracker_scalar_add_creates_the_submission_of_a_new_uuid(api):
+def test_tracker_scalar_add_creates_the_submission_of_a_new_uuid(tracker_api):
+    api = tracker_api
     community = api.server.add_community('Lab')
     answer = api.ok('midas.tracker.scalar.add', token=api.token,
                     communityId=community['community_id'], producerDisplayName='P',
@@ -218,7 +228,8 @@ def test_tracker_scalar_add_creates_the_submission_of_a_new_uuid(api):
     assert [str(row['submission_id']) for row in rows] == [answer['submission_id']]
 
 
-def test_tracker_dataset_items_and_permissions(api):
+def test_tracker_dataset_items_and_permissions(tracker_api):
+    api = tracker_api
     owner = api.server.add_user('mod@example.org', 'pw')
     owner_token = api.login(owner['email'], owner['api_key'])['token']
     community = api.server.add_community('Lab', owner=owner['email'])
@@ -241,7 +252,8 @@ def test_tracker_dataset_items_and_permissions(api):
                     **dict(base, metricName=' ')) == ('-1', 'Metric name must not be empty')
 
 
-def test_tracker_submission_add_errors(api):
+def test_tracker_submission_add_errors(tracker_api):
+    api = tracker_api
     community = api.server.add_community('Lab')
     _submission(api, community['community_id'])
     assert api.fail('midas.tracker.submission.add', token=api.token,
@@ -265,7 +277,8 @@ def test_tracker_submission_add_errors(api):
                       {'param_name': 'epochs', 'text_value': '10', 'numeric_value': 10.0}]
 
 
-def test_tracker_methods_pydas_uses_but_3_4_2_lacks(api):
+def test_tracker_methods_pydas_uses_but_3_4_2_lacks(tracker_api):
+    api = tracker_api
     assert api.fail('midas.tracker.submission.create', token=api.token, uuid='x', name='x') == (
         '-101', 'Server error. Requested method midas.tracker.submission.create does not exist.')
     response = api.raw('midas.tracker.results.upload.json', verb='PUT', body=b'{"m": 1}',
@@ -277,7 +290,8 @@ def test_tracker_methods_pydas_uses_but_3_4_2_lacks(api):
                    'does not exist.'}
 
 
-def test_tracker_item_associate(api):
+def test_tracker_item_associate(tracker_api):
+    api = tracker_api
     community = api.server.add_community('Lab')
     _submission(api, community['community_id'])
     item_id = api.upload('result.nrrd', b'data')

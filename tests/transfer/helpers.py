@@ -32,3 +32,14 @@ def read_tree(root):
 def calls_of(server, method):
     """The recorded calls of one API method."""
     return [call for call in server.calls if (call.method or '').lower() == method]
+
+
+def bitstream_gets(server):
+    """The GETs of bitstreams from the download controller (``/download/?bitstream=``)."""
+    return [call for call in server.calls
+            if call.method is None and 'bitstream' in call.query]
+
+
+def offset_of(call):
+    """The ``offset`` a bitstream download asked for."""
+    return int(call.query.get('offset') or call.form.get('offset') or 0)

@@ -8,7 +8,7 @@ import pytest
 
 from pydas.transfer import TokenRenewalFailed, TransferError
 
-from .helpers import calls_of, read_tree, write_tree
+from .helpers import bitstream_gets, calls_of, offset_of, read_tree, write_tree
 
 SIZE = 3 * 1024 * 1024
 CONTENT = os.urandom(SIZE)
@@ -58,9 +58,10 @@ def test_download_resumes_after_a_cut_connection(midas_server, client, tmp_path)
     result = client.download('/users/Ada_Lovelace/Private/big.bin', str(tmp_path / 'down'))
 
     assert read_tree(str(tmp_path / 'down')) == {'big.bin': CONTENT}
-    offsets = [int(call.form.get('offset') or call.query.get('offset') or 0)
-               for call in calls_of(midas_server, 'midas.bitstream.download')]
-    assert len(offsets) == 2 and offsets[0] == 0 and 0 < offsets[1] <= 1024 * 1024
+    # One GET of the download controller per attempt, no API call; the second one
+    # resumes exactly where the connection was cut.
+    assert [offset_of(call) for call in bitstream_gets(midas_server)] == [0, 1024 * 1024]
+    assert calls_of(midas_server, 'midas.bitstream.download') == []
     assert result.bytes_transferred == SIZE
 
 
@@ -109,7 +110,8 @@ def test_failed_upload_is_reported_and_the_rest_goes_on(midas_server, client, tm
 def test_failed_download_leaves_nothing_under_its_name(midas_server, client, tmp_path):
     write_tree(str(tmp_path / 'up' / 'tree'), {'a.txt': b'a' * 1000, 'b.txt': b'b'})
     client.upload(str(tmp_path / 'up' / 'tree'))
-    midas_server.faults.fail_next(count=3, status=500, method='midas.bitstream.download')
+    # Each of the 3 attempts: the download controller's GET fails, then the API call.
+    midas_server.faults.fail_next(count=6, status=500, method='midas.bitstream.download')
 
     with pytest.raises(TransferError) as raised:
         client.download('/users/Ada_Lovelace/Private/tree', str(tmp_path / 'down'), jobs=1)
@@ -125,8 +127,10 @@ def test_failed_download_leaves_nothing_under_its_name(midas_server, client, tmp
 def test_failed_download_resumes_on_the_next_run(midas_server, client, tmp_path):
     write_tree(str(tmp_path / 'up'), {'big.bin': CONTENT})
     client.upload(str(tmp_path / 'up' / 'big.bin'))
+    # Cut inside a chunk (chunks are 1 MiB): every byte that arrived must be kept.
+    cut = 1024 * 1024 + 1000
     for _ in range(2):
-        midas_server.faults.cut_response(1024 * 1024 + 1000, method='midas.bitstream.download')
+        midas_server.faults.cut_response(cut, method='midas.bitstream.download')
     down = str(tmp_path / 'down')
 
     with pytest.raises(TransferError):
@@ -135,16 +139,14 @@ def test_failed_download_resumes_on_the_next_run(midas_server, client, tmp_path)
     partial = [name for name in os.listdir(down) if name.startswith('.pydas-')]
     assert len(partial) == 1
     held = os.path.getsize(os.path.join(down, partial[0]))
-    assert 0 < held < SIZE
+    assert held == 2 * cut
     midas_server.clear_calls()
 
     client.download('/users/Ada_Lovelace/Private/big.bin', down)
 
     assert os.listdir(down) == ['big.bin']
     assert read_tree(down) == {'big.bin': CONTENT}
-    offsets = [int(call.form.get('offset') or 0)
-               for call in calls_of(midas_server, 'midas.bitstream.download')]
-    assert offsets == [held]
+    assert [offset_of(call) for call in bitstream_gets(midas_server)] == [held]
 
 
 def test_files_move_on_several_workers(midas_server, client, tmp_path):
@@ -178,4 +180,4 @@ def test_corrupt_content_is_never_put_in_place(midas_server, client, tmp_path):
 
     assert 'MD5' in str(raised.value)
     assert os.listdir(down) == []
-    assert len(calls_of(midas_server, 'midas.bitstream.download')) == 3
+    assert len(bitstream_gets(midas_server)) == 3

@@ -8,7 +8,7 @@ import pytest
 from pydas.serverpaths import ServerPathNotFound
 from pydas.transfer import Progress
 
-from .helpers import calls_of, read_tree, write_tree
+from .helpers import bitstream_gets, calls_of, read_tree, write_tree
 
 BIG = os.urandom(256 * 1024) * 48  # 12 MiB
 
@@ -184,7 +184,8 @@ def test_download_skips_identical_and_replaces_different(midas_server, client, t
     assert read_tree(os.path.join(down, 'tree')) == {'same.txt': b'same',
                                                      'changed.txt': b'server'}
     assert result.unchanged == [os.path.join(down, 'tree', 'same.txt')]
-    assert len(calls_of(midas_server, 'midas.bitstream.download')) == 1
+    assert len(bitstream_gets(midas_server)) == 1
+    assert calls_of(midas_server, 'midas.bitstream.download') == []
 
 
 def test_download_single_item_and_progress(midas_server, client, tmp_path):
@@ -211,3 +212,34 @@ def test_upload_progress_reaches_the_totals(client, tmp_path):
     assert reports[-1][:4] == (12000, 12000, 3, 3)
     assert [report.files_done for report in reports] == sorted(
         report.files_done for report in reports)
+
+
+def test_files_of_a_new_folder_take_one_call_to_create_their_items(midas_server, client,
+                                                                   tmp_path):
+    same = b'already there' * 100
+    write_tree(str(tmp_path), {'first.bin': same,
+                               'tree/new.bin': b'new', 'tree/copy.bin': same})
+    client.upload(str(tmp_path / 'first.bin'))
+    uploaded = []
+    client.add_item_upload_callback(lambda comm, token, item_id: uploaded.append(item_id))
+    midas_server.clear_calls()
+
+    result = client.upload(str(tmp_path / 'tree'))
+
+    # generatetoken with the folder creates each item: no item.create.
+    assert not calls_of(midas_server, 'midas.item.create')
+    generated = calls_of(midas_server, 'midas.upload.generatetoken')
+    assert len(generated) == 2 and all('folderid' in call.form for call in generated)
+    assert len(calls_of(midas_server, 'midas.upload.perform')) == 1
+    assert result.unchanged == [str(tmp_path / 'tree' / 'copy.bin')]
+    rows = midas_server.query(
+        'SELECT item.item_id, item.name, bitstream.checksum FROM item JOIN itemrevision '
+        'USING (item_id) JOIN bitstream USING (itemrevision_id) WHERE item.name != ?',
+        'first.bin')
+    by_name = {row['name']: (str(row['item_id']), row['checksum']) for row in rows}
+    assert by_name['copy.bin'][1] == hashlib.md5(same).hexdigest()
+    assert by_name['new.bin'][1] == hashlib.md5(b'new').hexdigest()
+    # The item ids reported (and given to the callback once each) are the server's.
+    assert sorted(item_id for _, item_id in result.items) == sorted(
+        item_id for item_id, _ in by_name.values())
+    assert sorted(uploaded) == sorted(item_id for item_id, _ in by_name.values())
