@@ -87,8 +87,8 @@ def upload(file_pattern, destination='Private', leaf_folders_as_items=False,
     :type attempts: int
     :returns: what was uploaded, skipped or found on the server already
     :rtype: pydas.transfer.TransferResult
-    :raises pydas.serverpaths.ServerPathNotFound: if the destination does not exist
-    :raises pydas.transfer.TransferError: if some files failed (the others are uploaded)
+    :raises pydas.exceptions.ServerPathNotFound: if the destination does not exist
+    :raises pydas.exceptions.TransferError: if some files failed (the others are uploaded)
     """
     return session.default_client.upload(file_pattern, destination, leaf_folders_as_items,
                                          reuse_existing, **options)
@@ -114,8 +114,8 @@ def download(server_path, local_path='.', **options):
     :type attempts: int
     :returns: what was downloaded, skipped or found in place already
     :rtype: pydas.transfer.TransferResult
-    :raises pydas.serverpaths.ServerPathNotFound: if nothing has that path
-    :raises pydas.transfer.TransferError: if some files failed (the others are downloaded)
+    :raises pydas.exceptions.ServerPathNotFound: if nothing has that path
+    :raises pydas.exceptions.TransferError: if some files failed (the others are downloaded)
     """
     return session.default_client.download(server_path, local_path, **options)
 
@@ -129,7 +129,7 @@ def download_folder_recursive(folder_id, path='.', **options):
     :type path: string
     :returns: what was downloaded
     :rtype: pydas.transfer.TransferResult
-    :raises pydas.transfer.TransferError: if some files failed (the others are downloaded)
+    :raises pydas.exceptions.TransferError: if some files failed (the others are downloaded)
     """
     return session.default_client.download_folder_recursive(folder_id, path, **options)
 

@@ -21,9 +21,9 @@ from pydas import config
 from pydas import progressbar
 from pydas import serverpaths
 from pydas.core import Communicator
-from pydas.exceptions import PydasException, ResponseError
+from pydas.exceptions import PydasException, ResponseError, TransferError
 from pydas.session import Client
-from pydas.transfer import TransferError, TransferResult, finish
+from pydas.transfer import TransferResult, finish
 
 ENV_URL = 'MIDAS_URL'
 ENV_EMAIL = 'MIDAS_EMAIL'
@@ -273,7 +273,7 @@ def command_upload(args):
 def upload_each(client, args, progress):
     """Upload every LOCAL argument in turn; return the combined result.
 
-    :raises pydas.transfer.TransferError: if some files failed (the others are uploaded)
+    :raises pydas.exceptions.TransferError: if some files failed (the others are uploaded)
     """
     combined = TransferResult()
     for local in args.local:

@@ -69,6 +69,16 @@ class Communicator(object):
         caller is left open)."""
         self._transport.close()
 
+    def reserve_connections(self, count):
+        """Let ``count`` threads use the communicator at once, each keeping its connection
+        (grows the pool of a session the communicator created; see
+        :meth:`pydas.transport.Transport.reserve_connections`).
+
+        :param count: threads sending requests at once, at most
+        :type count: int
+        """
+        self._transport.reserve_connections(count)
+
     @property
     def session(self):
         """The ``requests.Session`` shared by all drivers.

@@ -20,6 +20,10 @@ The tree (catch the most specific class you can act on)::
           +-- InvalidUploadToken ............ Midas code -141
           +-- InvalidParameter .............. Midas code -150
           +-- InvalidPolicy ................. Midas code -151
+     +-- ServerPathNotFound (also LookupError)
+     +-- TransferError ...................... some files of a transfer failed
+     +-- TokenRenewalFailed
+     +-- IncompleteTransfer
 
 :class:`RequestError` means the server could not be reached or the connection
 broke (nothing usable came back); :class:`ResponseError` means the server
@@ -36,7 +40,8 @@ __all__ = [
     'PydasException', 'RequestError', 'SSLVerificationFailed', 'ResponseError', 'ParseError',
     'HTTPError', 'BadRequest', 'Unauthorized', 'Forbidden', 'NotFound', 'MethodNotAllowed',
     'InternalError', 'InvalidToken', 'UploadFailed', 'UploadTokenGenerationFailed',
-    'InvalidUploadToken', 'InvalidParameter', 'InvalidPolicy', 'exception_class',
+    'InvalidUploadToken', 'InvalidParameter', 'InvalidPolicy', 'ServerPathNotFound',
+    'TransferError', 'TokenRenewalFailed', 'IncompleteTransfer', 'exception_class',
 ]
 
 
@@ -136,6 +141,33 @@ class InvalidParameter(ResponseError):
 
 class InvalidPolicy(ResponseError):
     """Midas code -151: permission denied, or the object does not exist."""
+
+
+class ServerPathNotFound(PydasException, LookupError):
+    """A server path or upload destination names nothing the user can see."""
+
+
+class TransferError(PydasException):
+    """Some files of a transfer failed; the others were transferred.
+
+    :ivar failures: every :class:`pydas.transfer.Failure`, in the order they happened
+    :ivar result: the :class:`pydas.transfer.TransferResult` of the whole transfer
+    """
+
+    def __init__(self, result):
+        lines = ['{0} of the files failed:'.format(len(result.failed))]
+        lines.extend('  {0}'.format(failure) for failure in result.failed)
+        super(TransferError, self).__init__('\n'.join(lines))
+        self.failures = list(result.failed)
+        self.result = result
+
+
+class TokenRenewalFailed(PydasException):
+    """The token expired and the server refused to renew it: stops a whole transfer."""
+
+
+class IncompleteTransfer(PydasException):
+    """A transfer ended early or its bytes do not match the server's checksum."""
 
 
 _BY_HTTP_STATUS = {

@@ -11,11 +11,7 @@ An upload destination may also be the bare name of one of the logged-in
 user's top folders (``Private``, ``Public``...).
 """
 
-from pydas.exceptions import InvalidParameter, InvalidPolicy, PydasException
-
-
-class ServerPathNotFound(PydasException, LookupError):
-    """A server path or upload destination names nothing the user can see."""
+from pydas.exceptions import InvalidParameter, InvalidPolicy, ServerPathNotFound
 
 
 class Resource(object):

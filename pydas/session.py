@@ -22,10 +22,9 @@ import types
 from six.moves import input
 
 from pydas.core import Communicator
-from pydas.download import download_folder, download_path
-from pydas.exceptions import InvalidToken, PydasException
-from pydas.transfer import TokenRenewalFailed
-from pydas.upload import upload_files
+from pydas.downloader import download_folder, download_path
+from pydas.exceptions import InvalidToken, PydasException, TokenRenewalFailed
+from pydas.uploader import upload_files
 
 logger = logging.getLogger('pydas')
 

@@ -1,10 +1,10 @@
 """The parts shared by uploads and downloads: progress, results, errors, workers.
 
-Uploads live in :mod:`pydas.upload`, downloads in :mod:`pydas.download`. Both
+Uploads live in :mod:`pydas.uploader`, downloads in :mod:`pydas.downloader`. Both
 move files on a bounded pool of worker threads (``jobs`` of them) sharing the
 Communicator's keep-alive connections, retry a broken transfer from where it
 stopped, go on with the other files when one fails for good, and finally
-raise a single :class:`TransferError` naming every failed path.
+raise a single :class:`pydas.exceptions.TransferError` naming every failed path.
 """
 
 import collections
@@ -17,7 +17,8 @@ import threading
 
 import requests
 
-from pydas.exceptions import HTTPError, InternalError, PydasException, RequestError, UploadFailed
+from pydas.exceptions import (HTTPError, IncompleteTransfer, InternalError, RequestError,
+                              TransferError, UploadFailed)
 
 logger = logging.getLogger('pydas')
 
@@ -98,7 +99,8 @@ class TransferResult(object):
     :ivar unchanged: local paths of the files that needed no transfer (the server
         already had the content, or the local file already matched)
     :ivar skipped: :class:`Skipped` entries (symbolic links, link bitstreams)
-    :ivar failed: :class:`Failure` entries, empty unless a :class:`TransferError`
+    :ivar failed: :class:`Failure` entries, empty unless a
+        :class:`pydas.exceptions.TransferError`
         was raised
     :ivar items: ``(local path, item id)`` of every item uploaded or downloaded
     :ivar bytes_transferred: bytes that crossed the network (resent bytes included)
@@ -117,29 +119,6 @@ class TransferResult(object):
                 'bytes={4}>').format(len(self.transferred), len(self.unchanged),
                                      len(self.skipped), len(self.failed),
                                      self.bytes_transferred)
-
-
-class TransferError(PydasException):
-    """Some files of a transfer failed; the others were transferred.
-
-    :ivar failures: every :class:`Failure`, in the order they happened
-    :ivar result: the :class:`TransferResult` of the whole transfer
-    """
-
-    def __init__(self, result):
-        lines = ['{0} of the files failed:'.format(len(result.failed))]
-        lines.extend('  {0}'.format(failure) for failure in result.failed)
-        super(TransferError, self).__init__('\n'.join(lines))
-        self.failures = list(result.failed)
-        self.result = result
-
-
-class TokenRenewalFailed(PydasException):
-    """The token expired and the server refused to renew it: stops a whole transfer."""
-
-
-class IncompleteTransfer(PydasException):
-    """A transfer ended early or its bytes do not match the server's checksum."""
 
 
 def is_retryable(error):
@@ -428,12 +407,12 @@ class TaskRunner(object):
 
 
 def finish(result):
-    """Return ``result``, or raise :class:`TransferError` if anything failed.
+    """Return ``result``, or raise :class:`pydas.exceptions.TransferError` if anything failed.
 
     :param result: the transfer's result
     :type result: TransferResult
     :rtype: TransferResult
-    :raises TransferError: if ``result.failed`` is not empty
+    :raises pydas.exceptions.TransferError: if ``result.failed`` is not empty
     """
     if result.failed:
         raise TransferError(result)

@@ -22,6 +22,7 @@ import json
 import logging
 import os
 import re
+import threading
 import time
 from urllib.parse import unquote
 
@@ -43,6 +44,8 @@ DEFAULT_RETRY_STATUSES = (502, 503, 504)
 DEFAULT_RETRY_AFTER_MAX = 120.0
 # Bytes per chunk read from a download or an upload file.
 CHUNK_SIZE = 1024 * 1024
+# Keep-alive connections a session pydas created keeps per server, at least (as requests).
+DEFAULT_POOL_SIZE = 10
 
 REDACTED = '<redacted>'
 SECRET_PARAMETERS = frozenset([
@@ -271,6 +274,8 @@ class Transport(object):
             # ~0.7 ms): our own session reads them once per server (see _environment).
             session.trust_env = False
         self.session = session
+        self._pool_size = DEFAULT_POOL_SIZE
+        self._pool_lock = threading.Lock()
         self._environments = {}
         if timeout is None:
             timeout = Timeout()
@@ -287,6 +292,25 @@ class Transport(object):
         """Close the pooled connections (and the session, if this transport created it)."""
         if self.owns_session:
             self.session.close()
+
+    def reserve_connections(self, count):
+        """Let ``count`` threads keep a connection each to a server at once.
+
+        Grows the connection pool of a session this transport created (a caller's
+        session keeps its adapters); without it, connections beyond the pool's
+        size would be closed after each request (urllib3 warns "Connection pool
+        is full") and opened again for the next one.
+
+        :param count: connections in use at once, at most
+        :type count: int
+        """
+        with self._pool_lock:
+            if not self.owns_session or count <= self._pool_size:
+                return
+            self._pool_size = count
+            # The replaced adapters are not closed: other threads may be reading from them.
+            for prefix in ('https://', 'http://'):
+                self.session.mount(prefix, requests.adapters.HTTPAdapter(pool_maxsize=count))
 
     def send(self, api_method, verb, url, secrets=(), replayable=True, **kwargs):
         """Send one HTTP request, retrying where safe, and return the response.

@@ -82,7 +82,8 @@ def bitstream_download(call):
         bitstream = _readable_by_checksum(call.store, call.user, call.param('checksum'))
     name = call.param('name', bitstream['name'])
     offset = call.param('offset', '0')
-    # Neither value is URL-encoded, as in Midas.
+    # Neither value is URL-encoded, as in Midas (a line break leaves the 302 without
+    # Location: see http.REFUSED_IN_HEADERS).
     return Redirect(_with_token('/download/?bitstream=%s&offset=%s&name=%s'
                                 % (bitstream['bitstream_id'], offset, name), call))
 
@@ -241,6 +242,8 @@ def file_response(store, bitstream, item_id, name, offset=0):
     mimetype = bitstream['mimetype']
     type_header = (('Content-type', mimetype + ';charset=UTF-8')
                    if mimetype.startswith('text/') else ('Content-Type', mimetype))
+    # The name is not escaped, as in Midas (§7.7 #46): a '"' stays, non-ASCII goes out as
+    # raw UTF-8, and a line break makes the header go unsent (http.REFUSED_IN_HEADERS).
     headers = list(FILE_HEADERS) + [
         ('Last-Modified', email.utils.formatdate(usegmt=True)), ('Accept-Ranges', 'bytes'),
         ('Expires', '0'), type_header,

@@ -459,7 +459,7 @@ class Store(object):
 
     def set_policy(self, kind, resource_id, who, who_id, level):
         """Create or replace a policy; ``kind`` 'folder'/'item', ``who`` 'user'/'group'."""
-        key = 'folder_id' if kind == 'folder' else 'item_id'
+        key = kind + '_id'  # folder_id or item_id
         self.execute('INSERT OR REPLACE INTO %spolicy%s (%s, %s_id, policy) VALUES (?, ?, ?)'
                      % (kind, who, key, who), as_id(resource_id), as_id(who_id), level)
         if who == 'group' and as_id(who_id) == ANONYMOUS_GROUP:
@@ -467,14 +467,14 @@ class Store(object):
 
     def remove_policy(self, kind, resource_id, who, who_id):
         """Delete a policy (see :meth:`set_policy`)."""
-        key = 'folder_id' if kind == 'folder' else 'item_id'
+        key = kind + '_id'  # folder_id or item_id
         self.execute('DELETE FROM %spolicy%s WHERE %s = ? AND %s_id = ?' % (kind, who, key, who),
                      as_id(resource_id), as_id(who_id))
         if who == 'group' and as_id(who_id) == ANONYMOUS_GROUP:
             self._refresh_privacy(kind, resource_id)
 
     def _refresh_privacy(self, kind, resource_id):
-        key = 'folder_id' if kind == 'folder' else 'item_id'
+        key = kind + '_id'  # folder_id or item_id
         public = self.value('SELECT 1 FROM %spolicygroup WHERE %s = ? AND group_id = ?'
                             % (kind, key), as_id(resource_id), ANONYMOUS_GROUP)
         self.execute('UPDATE %s SET privacy_status = ? WHERE %s = ?' % (kind, key),

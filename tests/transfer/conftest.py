@@ -1,21 +1,9 @@
-"""Fixtures of the transfer tests: a user with a logged-in client, local trees."""
+"""Fixtures of the transfer tests: a user with a logged-in client (``midas_server`` comes
+from the pytest plugin of :mod:`pydas.testing`)."""
 
 import pytest
 
 from pydas.session import Client
-from pydas.testing import MidasServer, plugin
-
-if not hasattr(plugin, 'midas_server'):
-    # The pytest plugin of pydas.testing provides this fixture; until it does:
-    @pytest.fixture(scope='session')
-    def _transfer_server():
-        with MidasServer() as server:
-            yield server
-
-    @pytest.fixture
-    def midas_server(_transfer_server):
-        _transfer_server.reset()
-        return _transfer_server
 
 
 @pytest.fixture

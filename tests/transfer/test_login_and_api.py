@@ -7,7 +7,6 @@ import pytest
 
 import pydas.api
 import pydas.exceptions
-import pydas.serverpaths
 import pydas.session
 from pydas.session import Client
 
@@ -117,7 +116,7 @@ def test_several_clients_are_independent(midas_server, user, tmp_path):
         alan.login(email=other['email'], password='enigma')
         assert ada.token != alan.token
         alan.upload(str(tmp_path / 'f.txt'))
-        with pytest.raises(pydas.serverpaths.ServerPathNotFound):
+        with pytest.raises(pydas.exceptions.ServerPathNotFound):
             ada.download('/users/Alan_Turing/Private/f.txt', str(tmp_path / 'down'))
     assert not os.path.exists(str(tmp_path / 'down' / 'f.txt'))
 
@@ -147,6 +146,6 @@ def test_original_signatures_are_kept(name):
 
 
 def test_download_of_a_relative_path_is_an_error(client, tmp_path):
-    with pytest.raises(pydas.serverpaths.ServerPathNotFound):
+    with pytest.raises(pydas.exceptions.ServerPathNotFound):
         client.download('Private/x', str(tmp_path))
     assert os.listdir(str(tmp_path)) == []

@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from pydas.transfer import TokenRenewalFailed, TransferError
+from pydas.exceptions import TokenRenewalFailed, TransferError
 
 from .helpers import bitstream_gets, calls_of, offset_of, read_tree, write_tree
 

@@ -1,11 +1,12 @@
 """Uploads and downloads of whole trees, checked on the server and on disk."""
 
 import hashlib
+import logging
 import os
 
 import pytest
 
-from pydas.serverpaths import ServerPathNotFound
+from pydas.exceptions import ServerPathNotFound
 from pydas.transfer import Progress
 
 from .helpers import bitstream_gets, calls_of, read_tree, write_tree
@@ -243,3 +244,20 @@ def test_files_of_a_new_folder_take_one_call_to_create_their_items(midas_server,
     assert sorted(item_id for _, item_id in result.items) == sorted(
         item_id for item_id, _ in by_name.values())
     assert sorted(uploaded) == sorted(item_id for item_id, _ in by_name.values())
+
+
+def test_many_jobs_keep_their_connections(midas_server, client, tmp_path, caplog):
+    """jobs=12 workers at once fit in the connection pool: none is closed and reopened."""
+    files = {'many/{0:02d}.bin'.format(number): os.urandom(1000) for number in range(24)}
+    write_tree(str(tmp_path / 'up'), files)
+    caplog.set_level(logging.WARNING, logger='urllib3')
+    # Held by the server, the twelve first requests overlap (the pool holds ten by default).
+    midas_server.faults.delay(0.3, count=12, method='midas.upload.perform')
+    client.upload(str(tmp_path / 'up' / 'many'), jobs=12)
+    midas_server.faults.delay(0.3, count=12, method='download')
+    client.download('/users/Ada_Lovelace/Private/many', str(tmp_path / 'down'), jobs=12)
+
+    assert read_tree(str(tmp_path / 'down' / 'many')) == {
+        name.split('/')[1]: content for name, content in files.items()}
+    assert len(bitstream_gets(midas_server)) == 24
+    assert not [record for record in caplog.records if 'pool is full' in record.getMessage()]

@@ -22,12 +22,13 @@ import hashlib
 import logging
 import os
 
+from pydas.exceptions import IncompleteTransfer, TokenRenewalFailed
 from pydas.localpaths import TEMPORARY_PREFIX, child_path, safe_name, unique_names
 from pydas.serverpaths import resolve
 from pydas.transfer import (
     CHUNK_SIZE, DEFAULT_ATTEMPTS, DEFAULT_JOBS, BackgroundMD5, Countdown, FileMeter,
-    IncompleteTransfer, ProgressMeter, Skipped, TaskRunner, TokenRenewalFailed, TransferResult,
-    file_md5, finish, is_retryable, retrying)
+    ProgressMeter, Skipped, TaskRunner, TransferResult, file_md5, finish, is_retryable,
+    retrying)
 
 logger = logging.getLogger('pydas')
 
@@ -83,10 +84,10 @@ def download_path(client, server_path, local_path='.', jobs=DEFAULT_JOBS, progre
     :type attempts: int
     :returns: what was downloaded, skipped or found in place already
     :rtype: pydas.transfer.TransferResult
-    :raises pydas.serverpaths.ServerPathNotFound: if nothing has that path
+    :raises pydas.exceptions.ServerPathNotFound: if nothing has that path
     :raises FileExistsError: if the folder's directory exists and existing
         download paths are not allowed
-    :raises pydas.transfer.TransferError: if some files failed (the others are downloaded)
+    :raises pydas.exceptions.TransferError: if some files failed (the others are downloaded)
     """
     client.verify_credentials()
     resource = resolve(client, server_path)
@@ -119,6 +120,8 @@ class _Downloader(object):
         self._result = TransferResult()
         self._meter = ProgressMeter(progress)
         self._runner = None
+        # The workers, and this thread listing folders meanwhile.
+        self._communicator.reserve_connections(jobs + 1)
 
     def download_folder(self, folder_id, directory):
         """Download the folder ``folder_id`` as a directory inside ``directory``."""

@@ -22,45 +22,45 @@ import logging
 import os
 import stat
 
-from pydas.exceptions import InvalidUploadToken
+from pydas.exceptions import InvalidUploadToken, TokenRenewalFailed
 from pydas.serverpaths import resolve_destination
 from pydas.transfer import (
     DEFAULT_ATTEMPTS, DEFAULT_JOBS, Countdown, FileMeter, ProgressMeter, Skipped, TaskRunner,
-    TokenRenewalFailed, TransferResult, file_md5, finish, retrying)
+    TransferResult, file_md5, finish, retrying)
 
 logger = logging.getLogger('pydas')
 
 
-def _local_name(path):
-    """Return the name a local path gets on the server (``.`` gets its directory's name)."""
-    return os.path.basename(os.path.abspath(path))
+class _LocalNode(object):
+    """A local path and the name it gets on the server (``.`` gets its directory's name)."""
+
+    def __init__(self, path):
+        self.path = path
+        self.name = os.path.basename(os.path.abspath(path))
 
 
-class LocalFile(object):
+class LocalFile(_LocalNode):
     """A regular file to upload as a bitstream."""
 
     def __init__(self, path, size):
-        self.path = path
-        self.name = _local_name(path)
+        super(LocalFile, self).__init__(path)
         self.size = size
 
 
-class LocalItem(object):
+class LocalItem(_LocalNode):
     """Files to upload as the bitstreams of one item: one file, or a leaf folder's files."""
 
     def __init__(self, path, files, is_file):
-        self.path = path
-        self.name = _local_name(path)
+        super(LocalItem, self).__init__(path)
         self.files = files
         self.is_file = is_file
 
 
-class LocalFolder(object):
+class LocalFolder(_LocalNode):
     """A directory to upload as a folder."""
 
     def __init__(self, path, children):
-        self.path = path
-        self.name = _local_name(path)
+        super(LocalFolder, self).__init__(path)
         self.children = children
 
     def files(self):
@@ -95,8 +95,8 @@ def upload_files(client, file_pattern, destination='Private', leaf_folders_as_it
     :type attempts: int
     :returns: what was uploaded, skipped or found on the server already
     :rtype: pydas.transfer.TransferResult
-    :raises pydas.serverpaths.ServerPathNotFound: if the destination does not exist
-    :raises pydas.transfer.TransferError: if some files failed (the others are uploaded)
+    :raises pydas.exceptions.ServerPathNotFound: if the destination does not exist
+    :raises pydas.exceptions.TransferError: if some files failed (the others are uploaded)
     """
     client.verify_credentials()
     parent_id = resolve_destination(client, destination)
@@ -150,6 +150,8 @@ class _Uploader(object):
         self._reuse_existing = reuse_existing
         self._attempts = attempts
         self._runner = TaskRunner(jobs, result, fatal=(TokenRenewalFailed,))
+        # The workers, and this thread creating folders meanwhile.
+        self._communicator.reserve_connections(jobs + 1)
 
     def run(self, nodes, parent_id):
         """Upload ``nodes`` into the folder ``parent_id`` and wait for every file."""
