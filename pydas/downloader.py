@@ -26,8 +26,8 @@ from pydas.exceptions import IncompleteTransfer, TokenRenewalFailed
 from pydas.localpaths import TEMPORARY_PREFIX, child_path, safe_name, unique_names
 from pydas.serverpaths import resolve
 from pydas.transfer import (
-    CHUNK_SIZE, DEFAULT_ATTEMPTS, DEFAULT_JOBS, BackgroundMD5, Countdown, FileMeter,
-    ProgressMeter, Skipped, TaskRunner, TransferResult, file_md5, finish, is_retryable,
+    CHUNK_SIZE, DEFAULT_ATTEMPTS, DEFAULT_JOBS, Countdown, FileMeter, ProgressMeter,
+    ReceivingMD5, Skipped, TaskRunner, TransferResult, file_md5, finish, is_retryable,
     retrying)
 
 logger = logging.getLogger('pydas')
@@ -290,17 +290,13 @@ class _Downloader(object):
         """Complete ``temporary`` from the bytes it holds to ``size``, then check its MD5."""
         digest, offset = _partial_md5(temporary, size)
         meter.seek(offset)
-        if size - offset > BACKGROUND_HASH_MIN_SIZE:
-            # Hash on another thread, while this one receives and writes.
-            digest = BackgroundMD5(digest)
-        try:
+        # Above BACKGROUND_HASH_MIN_SIZE, hash on another thread while this one receives.
+        with ReceivingMD5(digest, max(1, min(CHUNK_SIZE, size - offset)),
+                          background=size - offset > BACKGROUND_HASH_MIN_SIZE) as md5:
             with open(temporary, 'ab') as stream:
                 if offset < size:
-                    self._append(bitstream_id, stream, digest, size, meter)
-            received_md5 = digest.hexdigest()
-        finally:
-            if isinstance(digest, BackgroundMD5):
-                digest.close()
+                    self._append(bitstream_id, stream, md5, size, meter)
+            received_md5 = md5.hexdigest()
         if meter.position < size:
             raise IncompleteTransfer('received {0} of {1} bytes'.format(meter.position, size))
         if received_md5 != checksum:
@@ -308,27 +304,30 @@ class _Downloader(object):
             raise IncompleteTransfer('the MD5 of the received bytes is {0}, not {1}'.format(
                 received_md5, checksum))
 
-    def _append(self, bitstream_id, stream, digest, size, meter):
+    def _append(self, bitstream_id, stream, md5, size, meter):
+        """Receive the bitstream from ``meter.position`` into ``stream`` and ``md5``.
+
+        Each buffer is received into, written from and hashed from in place.
+        """
         offset = meter.position
-        _, chunks = self._authorized(lambda token: self._communicator.stream_bitstream(
+        _, body = self._authorized(lambda token: self._communicator.stream_bitstream(
             bitstream_id, token=token, offset=offset))
         try:
-            for chunk in chunks:
-                chunk = chunk[:size - meter.position]
-                stream.write(chunk)
-                digest.update(chunk)
-                meter.add(len(chunk))
-                if meter.position >= size:
+            while meter.position < size:
+                buffer = md5.buffer()
+                count = body.readinto(memoryview(buffer)[:size - meter.position])
+                if not count:
                     break
+                stream.write(memoryview(buffer)[:count])
+                md5.update(buffer, count)
+                meter.add(count)
         except Exception as error:
             # With an offset the server announces the full size but sends the rest
             # only: a complaint about a short body after all bytes arrived is no error.
             if meter.position < size or not is_retryable(error):
                 raise
         finally:
-            close = getattr(chunks, 'close', None)
-            if close is not None:
-                close()
+            body.close()
 
     # Helpers -----------------------------------------------------------------
 

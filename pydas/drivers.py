@@ -40,8 +40,9 @@ class _UploadBody(object):
     ``requests`` sends it with a ``Content-Length`` of ``length`` (its ``len``).
     It is iterable and not file-like on purpose: urllib3 reads a file-like body
     16 KiB at a time, while it sends each chunk of an iterable as it comes, so
-    one chunk of :data:`UPLOAD_CHUNK_SIZE` is one ``sendall``. A file of any
-    size is never held in memory.
+    one chunk of :data:`UPLOAD_CHUNK_SIZE` is one ``sendall``. The chunks are
+    views of one reused buffer (each is sent before the next is read), so a
+    file of any size is read without allocating memory per chunk.
     """
 
     def __init__(self, stream, length, progress=None):
@@ -54,14 +55,15 @@ class _UploadBody(object):
 
     def __iter__(self):
         remaining = self._length
+        view = memoryview(bytearray(min(remaining, UPLOAD_CHUNK_SIZE)))
         while remaining > 0:
-            chunk = self._stream.read(min(remaining, UPLOAD_CHUNK_SIZE))
-            if not chunk:
+            count = self._stream.readinto(view[:remaining])
+            if not count:
                 break
-            remaining -= len(chunk)
+            remaining -= count
             if self._progress is not None:
-                self._progress(len(chunk))
-            yield chunk
+                self._progress(count)
+            yield view[:count]
 
 
 def _stream_size(stream):
@@ -81,6 +83,86 @@ def _open_binary(source):
     if hasattr(source, 'read'):
         return contextlib.nullcontext(source)
     return open(source, 'rb')
+
+
+class _DownloadBody(object):
+    """The body of a download: an iterator of byte chunks that can also :meth:`readinto`.
+
+    Never reads past ``expected`` bytes (when known). A body that ends before
+    them raises :class:`pydas.exceptions.RequestError` once every byte that
+    arrived has been given out, so that a resume loses nothing.
+
+    :param response: the streamed answer of the download URL
+    :type response: requests.Response
+    :param expected: (optional) the bytes the body holds
+    :type expected: None | int
+    :param api_method: the Midas API method, for messages
+    :type api_method: string
+    """
+
+    def __init__(self, response, expected, api_method):
+        self._response = response
+        self._expected = expected
+        self._api_method = api_method
+        self._received = 0
+        self._raw = response.raw
+        # http.client's response (urllib3's private _fp) reads straight into a buffer, where
+        # urllib3's own readinto reads into new bytes and copies them; only without a
+        # content encoding to decode.
+        fp = getattr(self._raw, '_fp', None)
+        if fp is not None and hasattr(fp, 'readinto') and response.headers.get(
+                'Content-Encoding', 'identity').lower() == 'identity':
+            self._read_into = fp.readinto
+        else:
+            self._read_into = self._read_decoded
+
+    def __iter__(self):
+        try:
+            view = memoryview(bytearray(CHUNK_SIZE))
+            while True:
+                count = self.readinto(view)
+                if not count:
+                    break
+                yield bytes(view[:count])
+        finally:
+            self.close()
+
+    def readinto(self, buffer):
+        """Read the next bytes of the body into ``buffer``; return their count (0 at the end).
+
+        :param buffer: where to read to
+        :type buffer: bytearray | memoryview
+        :rtype: int
+        :raises pydas.exceptions.RequestError: if the connection broke before the end
+        """
+        view = memoryview(buffer)
+        if self._expected is not None:
+            view = view[:self._expected - self._received]
+        if not len(view):
+            return 0
+        try:
+            count = self._read_into(view)
+        except (urllib3.exceptions.HTTPError, requests.exceptions.RequestException,
+                OSError) as exc:
+            raise self._broken() from exc
+        if not count and self._expected is not None:
+            raise self._broken()
+        self._received += count
+        return count
+
+    def _read_decoded(self, view):
+        data = self._raw.read(len(view), decode_content=True)
+        view[:len(data)] = data
+        return len(data)
+
+    def _broken(self):
+        return RequestError('%s: the connection broke after %d bytes of the download'
+                            % (self._api_method, self._received), method=self._api_method,
+                            response=self._response)
+
+    def close(self):
+        """Close the connection of the download (idempotent)."""
+        self._response.close()
 
 
 class BaseDriver(object):
@@ -304,50 +386,7 @@ class BaseDriver(object):
             # Midas quirk: with an offset the body starts there, but Content-Length
             # still announces the whole file.
             expected = max(0, expected - offset)
-        return filename, self._chunks(download, expected, api_method)
-
-    def _chunks(self, response, expected, api_method):
-        """Yield the body of ``response`` in chunks, never reading past ``expected`` bytes.
-
-        Each read returns what has arrived (``read1``); pieces are gathered into chunks
-        of up to :data:`CHUNK_SIZE`. When the connection breaks, the bytes received so
-        far are yielded before the error is raised, so that a resume loses nothing.
-        """
-        received = 0
-        pieces, pending = [], 0
-        error = None
-        read1 = response.raw.read1
-        try:
-            try:
-                while expected is None or received < expected:
-                    size = CHUNK_SIZE - pending
-                    if expected is not None:
-                        size = min(size, expected - received)
-                    piece = read1(size, decode_content=True)
-                    if not piece:
-                        break
-                    received += len(piece)
-                    pieces.append(piece)
-                    pending += len(piece)
-                    if pending >= CHUNK_SIZE:
-                        yield b''.join(pieces)
-                        pieces, pending = [], 0
-            except (urllib3.exceptions.HTTPError, requests.exceptions.RequestException,
-                    OSError) as exc:
-                error = exc
-            if pieces:
-                yield b''.join(pieces)
-        finally:
-            response.close()
-        if error is not None:
-            raise RequestError('%s: the connection broke after %d bytes of the download'
-                               % (api_method, received), method=api_method,
-                               response=response) from error
-        if expected is not None and received < expected:
-            raise RequestError('%s: the download ended after %d of %d bytes'
-                               % (api_method, received, expected), method=api_method,
-                               response=response)
-        self._log('%s: downloaded %d bytes', api_method, received)
+        return filename, _DownloadBody(download, expected, api_method)
 
     def _log_level(self):
         """The level of this driver's log lines, or 0 when the logger would drop them."""

@@ -34,7 +34,7 @@ CHUNK_SIZE = 1024 * 1024
 #: Bytes read at a time to hash a local file.
 HASH_CHUNK_SIZE = 4 * CHUNK_SIZE
 
-#: Chunks waiting for the hashing thread of a download, at most.
+#: Buffers of a download taking turns between receiving and the hashing thread.
 HASH_QUEUE_CHUNKS = 8
 
 
@@ -186,36 +186,62 @@ def file_md5(path):
     return digest.hexdigest(), size
 
 
-class BackgroundMD5(object):
-    """An MD5 computed on another thread, so that hashing overlaps with the network.
+class ReceivingMD5(object):
+    """Buffers to receive a file into, and the MD5 of what they received.
 
-    :meth:`update` hands a chunk over (waiting while :data:`HASH_QUEUE_CHUNKS` are
-    pending, so memory stays bounded); :meth:`hexdigest` waits for the rest.
-    :meth:`close` ends the thread in any case; use the object as a context manager.
+    Take a buffer with :meth:`buffer`, fill it, then hand it to :meth:`update`,
+    which hashes it and makes it available again. In the ``background``, the
+    hashing runs on a thread of its own, overlapping with the network
+    (hashlib releases the GIL), over :data:`HASH_QUEUE_CHUNKS` buffers that
+    take turns, so memory stays bounded and nothing is copied; otherwise one
+    buffer is hashed on the calling thread. :meth:`close` ends the thread in
+    any case; use the object as a context manager.
 
     :param digest: the MD5 state to continue (e.g. of bytes already on disk)
     :type digest: hashlib.md5
+    :param buffer_size: bytes per buffer
+    :type buffer_size: int
+    :param background: hash on a thread of its own
+    :type background: bool
     """
 
-    def __init__(self, digest):
+    def __init__(self, digest, buffer_size, background):
         self._digest = digest
-        self._chunks = queue.Queue(HASH_QUEUE_CHUNKS)
-        self._thread = threading.Thread(target=self._run, name='pydas-md5', daemon=True)
-        self._thread.start()
+        self._free = queue.Queue()
+        for _ in range(HASH_QUEUE_CHUNKS if background else 1):
+            self._free.put(bytearray(buffer_size))
+        self._thread = None
+        if background:
+            self._filled = queue.Queue()
+            self._thread = threading.Thread(target=self._run, name='pydas-md5', daemon=True)
+            self._thread.start()
 
     def _run(self):
-        update = self._digest.update
-        for chunk in iter(self._chunks.get, None):
-            update(chunk)
+        for buffer, count in iter(self._filled.get, None):
+            self._hash(buffer, count)
 
-    def update(self, chunk):
-        """Add ``chunk`` (bytes, not modified afterwards) to the digest."""
-        self._chunks.put(chunk)
+    def _hash(self, buffer, count):
+        self._digest.update(memoryview(buffer)[:count])
+        self._free.put(buffer)
+
+    def buffer(self):
+        """Return a buffer to fill (waiting while every buffer is being hashed).
+
+        :rtype: bytearray
+        """
+        return self._free.get()
+
+    def update(self, buffer, count):
+        """Add the first ``count`` bytes of ``buffer`` (from :meth:`buffer`) to the digest."""
+        if self._thread is None:
+            self._hash(buffer, count)
+        else:
+            self._filled.put((buffer, count))
 
     def close(self):
         """Finish the hashing thread (idempotent)."""
-        if self._thread.is_alive():
-            self._chunks.put(None)
+        if self._thread is not None and self._thread.is_alive():
+            self._filled.put(None)
             self._thread.join()
 
     def hexdigest(self):
