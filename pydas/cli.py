@@ -320,7 +320,7 @@ def command_serve(args):
     """Run the embedded Midas server (``python -m pydas.testing``)."""
     # Imported here, as in command_demo: other commands need no server code.
     from pydas.testing.__main__ import main as serve
-    return serve(args.server_args)
+    return serve(args.server_args, prog='pydas serve')
 
 
 def command_demo(args):

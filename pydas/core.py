@@ -1,4 +1,4 @@
-"""Module for the main user classes for pydas."""
+"""The :class:`Communicator`: a single object through which every pydas driver is reached."""
 
 from pydas.drivers import (BatchmakeDriver, CoreDriver, DicomextractorDriver,
                            MultiFactorAuthenticationDriver, SolrDriver, ThumbnailCreatorDriver,
@@ -12,24 +12,25 @@ DEFAULT_DRIVER_CLASSES = (
 
 
 class Communicator(object):
-    """Class for communicating with Midas Server through its drivers.
+    """Entry point of the driver layer: one object that reaches every Midas API method.
 
-    Every attribute of a driver is available on the communicator (the first
-    driver that defines a name wins), e.g. ``communicator.folder_get(token, 5)``.
-    All drivers share one HTTP session (one connection pool); use the
-    communicator as a context manager, or call :meth:`close`, to release it.
+    Any public attribute of an attached driver can be used on the communicator
+    itself (it is looked up in the drivers in order), e.g.
+    ``communicator.folder_get(token, 5)``. The drivers send through one shared HTTP
+    session, so they share one connection pool; leave a ``with`` block or call
+    :meth:`close` to release it.
 
-    :param url: URL of the server, e.g. ``https://example.org/midas``
+    :param url: base URL of the Midas server, e.g. ``https://example.org/midas``
     :type url: string
-    :param drivers: (optional) the drivers to use; by default one of each of
-        :data:`DEFAULT_DRIVER_CLASSES`
+    :param drivers: (optional) driver instances to attach; when omitted, one instance of
+        each class of :data:`DEFAULT_DRIVER_CLASSES`
     :type drivers: None | list[T <= pydas.drivers.BaseDriver]
-    :param session: (optional) the ``requests.Session`` to share (proxies,
-        certificates, adapters); a caller's session is not closed by :meth:`close`
+    :param session: (optional) a ``requests.Session`` to send through (proxies,
+        certificates, adapters); it remains the caller's, so :meth:`close` leaves it open
     :type session: None | requests.Session
-    :param timeout: (optional) timeouts of every call, in seconds
+    :param timeout: (optional) connect and read timeouts applied to every call, in seconds
     :type timeout: None | float | pydas.transport.Timeout
-    :param retry: (optional) retry policy (``0`` never retries)
+    :param retry: (optional) when to send a failed call again; ``0`` turns retries off
     :type retry: None | int | pydas.transport.Retry
     """
 
@@ -65,8 +66,10 @@ class Communicator(object):
         self.close()
 
     def close(self):
-        """Close the connections of the shared session (a session given by the
-        caller is left open)."""
+        """Release the pooled connections of the session the communicator created.
+
+        A session supplied by the caller is not closed.
+        """
         self._transport.close()
 
     def reserve_connections(self, count):
@@ -100,27 +103,27 @@ class Communicator(object):
 
     @property
     def drivers(self):
-        """Get the list of drivers attached to this communicator.
+        """The drivers this communicator forwards attribute lookups to, in lookup order.
 
-        :returns: list of drivers
+        :returns: the attached driver instances
         :rtype: list[T <= pydas.drivers.BaseDriver]
         """
         return self._drivers
 
     @property
     def url(self):
-        """Return the URL of the server.
+        """Base URL of the Midas server that the drivers call.
 
-        :returns: URL of the server
+        :returns: the base URL given at construction or assigned since
         :rtype: string
         """
         return self._url
 
     @url.setter
     def url(self, value):
-        """Set the URL of the server for every driver.
+        """Point every attached driver at another Midas server.
 
-        :param value: URL of the server
+        :param value: base URL of the server
         :type value: string
         """
         self._url = value
@@ -129,18 +132,18 @@ class Communicator(object):
 
     @property
     def debug(self):
-        """Return whether the debug state of every driver is True.
+        """Whether verbose call logging is on in all the attached drivers.
 
-        :returns: True if the debug state of every driver is True
+        :returns: ``True`` only when each driver has ``debug`` turned on
         :rtype: bool
         """
         return all(driver.debug for driver in self._drivers)
 
     @debug.setter
     def debug(self, value):
-        """Set the debug state of every driver.
+        """Turn verbose call logging on or off in every attached driver.
 
-        :param value: debug state
+        :param value: ``True`` to log each call at INFO level on the ``pydas`` logger
         :type value: bool
         """
         for driver in self._drivers:
@@ -148,28 +151,32 @@ class Communicator(object):
 
     @property
     def verify_ssl_certificate(self):
-        """Return whether the SSL certificate will be verified for all drivers
-        attached to this communicator.
+        """Whether all the attached drivers check the server's TLS certificate.
 
-        :returns: True if the SSL certificate will be verified for every driver
+        :returns: ``True`` only when no driver has certificate checking turned off
         :rtype: bool
         """
         return all(driver.verify_ssl_certificate for driver in self._drivers)
 
     @verify_ssl_certificate.setter
     def verify_ssl_certificate(self, value):
-        """Set whether the SSL certificate will be verified by every driver.
+        """Choose how every attached driver checks the server's TLS certificate.
 
-        :param value: True to verify, False not to, or the path of a CA bundle
+        :param value: ``True`` to check it against the default CA bundle, ``False`` to skip
+            the check, or the path of a CA bundle file to check it against
         :type value: bool | string
         """
         for driver in self._drivers:
             driver.verify_ssl_certificate = value
 
     def set_auth(self, value):
-        """Set the authentication in all drivers attached to this communicator.
+        """Give every attached driver HTTP credentials to send with each request.
 
-        :param value: authentication tuple to be passed to requests.request()
+        Useful when the server sits behind HTTP authentication; the Midas token is
+        still needed for the API itself.
+
+        :param value: what ``requests`` accepts as ``auth``, e.g. a ``(user, password)``
+            pair, or ``None`` to send no HTTP credentials
         :type value: None | tuple
         """
         for driver in self._drivers:

@@ -166,9 +166,12 @@ class _DownloadBody(object):
 
 
 class BaseDriver(object):
-    """Base class for the Midas Server API drivers.
+    """Machinery shared by every Midas API driver.
 
-    :param url: (optional) URL of the server, e.g. ``https://example.org/midas``
+    It holds the server URL and the TLS and debug settings, and sends every call
+    through :meth:`request`.
+
+    :param url: (optional) base URL of the Midas server, e.g. ``https://example.org/midas``
     :type url: string
     """
 
@@ -181,67 +184,68 @@ class BaseDriver(object):
 
     @property
     def url(self):
-        """Return the URL of the server.
+        """Base URL of the Midas server this driver calls.
 
-        :returns: URL of the server
+        :returns: the base URL, without a trailing slash
         :rtype: string
         """
         return self._url
 
     @url.setter
     def url(self, value):
-        """Set the URL of the server.
+        """Point this driver at a Midas server.
 
-        :param value: URL of the server
+        :param value: base URL of the server (a trailing slash is dropped)
         :type value: string
         """
         self._url = value.rstrip('/')
 
     @property
     def full_url(self):
-        """Return the full URL of the server including the API suffix.
+        """Address of the JSON API endpoint, ready for a method name to be appended.
 
-        :returns: Full URL of the server (append a method name to call it)
+        :returns: ``<url>/api/json?method=``, to be followed by e.g. ``midas.version``
         :rtype: string
         """
         return self._url + API_PATH + '?method='
 
     @property
     def debug(self):
-        """Return the debug state of this driver.
+        """Whether this driver logs its calls verbosely.
 
-        When true, every call and its outcome are logged at level INFO on the
+        When on, every call and its outcome are logged at level INFO on the
         ``pydas`` logger (at level DEBUG otherwise), secrets redacted.
 
-        :returns: debug state
+        :returns: ``True`` if verbose logging is on
         :rtype: bool
         """
         return self._debug
 
     @debug.setter
     def debug(self, value):
-        """Set the debug state of this driver.
+        """Turn verbose logging of this driver's calls on or off.
 
-        :param value: debug state
+        :param value: ``True`` for call logs at INFO level, ``False`` for DEBUG level
         :type value: bool
         """
         self._debug = value
 
     @property
     def verify_ssl_certificate(self):
-        """Return whether the SSL certificate will be verified.
+        """How this driver checks the server's TLS certificate.
 
-        :returns: True if the SSL certificate will be verified (or the path of a
-            CA bundle to verify it with)
+        :returns: ``True`` (checked against the default CA bundle), ``False`` (not
+            checked) or the path of the CA bundle it is checked against
         :rtype: bool | string
         """
         return self._verify_ssl_certificate
 
     @verify_ssl_certificate.setter
     def verify_ssl_certificate(self, value):
-        """Set whether the SSL certificate will be verified.
+        """Choose how this driver checks the server's TLS certificate.
 
-        :param value: True to verify, False not to, or the path of a CA bundle
+        :param value: ``True`` to check it against the default CA bundle, ``False`` to skip
+            the check, or the path of a CA bundle file to check it against
         :type value: bool | string
         """
         self._verify_ssl_certificate = value
@@ -264,23 +268,25 @@ class BaseDriver(object):
         self._transport = value
 
     def request(self, method, parameters=None, file_payload=None):
-        """Do the generic processing of a request to the server.
+        """Send one call to the Midas API and return the ``data`` of its answer.
 
-        The parameters are sent in a form-encoded POST body (never in the URL).
-        If file_payload is specified, it is streamed to the server with a PUT
-        and the parameters go in the query string, as Midas requires.
+        Without ``file_payload`` the call is a POST whose form-encoded body carries
+        the parameters, so that no credential ends up in a URL. With it, the call is
+        a PUT whose body is the file, streamed from its current position to its end,
+        and the parameters travel in the query string, where Midas expects them for
+        uploads.
 
-        :param method: Desired API method
+        :param method: name of the Midas API method, e.g. ``midas.folder.get``
         :type method: string
-        :param parameters: (optional) Parameters to pass in the HTTP body
+        :param parameters: (optional) Midas parameter names mapped to their values
         :type parameters: None | dict[string, string]
-        :param file_payload: (optional) File-like object to be sent with the HTTP
-            request, read from its current position to its end
+        :param file_payload: (optional) open binary file whose bytes form the request body
         :type file_payload: None | file | FileIO
-        :returns: Dictionary representing the JSON response to the request (the
-            envelope's ``data``, non-ASCII text repaired)
+        :returns: the ``data`` member of the response envelope, with doubly encoded
+            non-ASCII text repaired (Midas turns every number and boolean into a string)
         :rtype: dict
-        :raises pydas.exceptions.PydasException: if the request failed
+        :raises pydas.exceptions.PydasException: when the call cannot be sent or Midas
+            answers with an error (the subclass says which)
         """
         parameters = parameters or {}
         secrets = secret_values(parameters)
@@ -310,20 +316,22 @@ class BaseDriver(object):
         return repair_text(data)
 
     def login_with_api_key(self, email, api_key, application='Default'):
-        """Login and get a token. If you do not specify a specific application,
-        'Default' will be used.
+        """Exchange an API key for an API token. Calls ``midas.login``.
 
-        :param email: Email address of the user
+        The token expires after a while; log in again the same way to get a new one.
+
+        :param email: e-mail address of the Midas account
         :type email: string
-        :param api_key: API key assigned to the user
+        :param api_key: one of the account's API keys
         :type api_key: string
-        :param application: (optional) Application designated for this API key
+        :param application: (optional) application name the key was created for;
+            ``'Default'`` unless given
         :type application: string
-        :returns: Token to be used for interaction with the API until expiration,
-            or, when the user has a second factor, the temporary id to pass to
-            :meth:`MultiFactorAuthenticationDriver.mfa_otp_login`
+        :returns: the token to pass to later calls or, for an account protected by a second
+            factor, the temporary id to give to
+            :meth:`MultiFactorAuthenticationDriver.mfa_otp_login` instead
         :rtype: string
-        :raises pydas.exceptions.ResponseError: if the credentials are refused
+        :raises pydas.exceptions.ResponseError: if Midas rejects the e-mail address or the key
         """
         data = self._call('midas.login', dict(email=email, api_key=api_key,
                                               application=application))
@@ -400,307 +408,332 @@ class BaseDriver(object):
 
 
 class CoreDriver(BaseDriver):
-    """Driver for the core API methods of Midas Server. This contains all of
-    the calls necessary to interact with a Midas Server instance that has no
-    plugins enabled (other than the web API).
+    """Calls of the core Midas web API.
+
+    They cover what a server offers with only the ``api`` module enabled: users,
+    communities, folders, items, metadata, uploads, downloads and search.
     """
 
     def get_server_version(self):
-        """Get the version from the server.
+        """Ask which version of the Midas core the server runs. Calls ``midas.version``.
 
-        :returns: version code from the server
+        :returns: the version as ``major.minor.patch``, e.g. ``'3.4.2'``
         :rtype: string
         """
         return self._call('midas.version')['version']
 
     def get_server_info(self):
-        """Get general server information.
+        """Describe the server. Calls ``midas.info``.
 
-        The information provided includes enabled modules as well as enabled web
-        API functions.
-
-        :returns: Module and web API information (``version``, ``name``,
-            ``description``, ``modules``, ``resources``).
+        :returns: the whole answer: ``version``, the site's ``name`` and ``description``,
+            the enabled ``modules`` and the map of REST ``resources``
         :rtype: dict
         """
         return self._call('midas.info')
 
     def list_modules(self):
-        """List the enabled modules on the server.
+        """Name the modules enabled on the server. Calls ``midas.modules.list``.
 
-        :returns: List of names of the enabled modules.
+        :returns: the module names, e.g. ``['api', 'tracker']``
         :rtype: list[string]
         """
         return self._call('midas.modules.list')['modules']
 
     def list_user_folders(self, token):
-        """List the folders in the users home area.
+        """List the folders at the top of the caller's home folder. Calls ``midas.user.folders``.
 
-        :param token: A valid token for the user in question.
+        :param token: API token of the caller
         :type token: string
-        :returns: List of dictionaries containing folder information.
+        :returns: the folders directly under the home folder that the caller can read,
+            sorted by name (usually ``Private`` and ``Public``)
         :rtype: list[dict]
         """
         return self._call('midas.user.folders', dict(token=token))
 
     def get_default_api_key(self, email, password):
-        """Get the default API key for a user.
+        """Fetch an account's API key for the ``Default`` application, by password.
 
-        :param email: The email of the user.
+        Calls ``midas.user.apikey.default``; the key itself is left as it is.
+
+        :param email: e-mail address of the account
         :type email: string
-        :param password: The user's password.
+        :param password: the account's password (sent in the request body, never in a URL)
         :type password: string
-        :returns: API key to confirm that it was fetched successfully.
+        :returns: the 32-character API key
         :rtype: string
-        :raises pydas.exceptions.InvalidParameter: if the e-mail or password is wrong
+        :raises pydas.exceptions.InvalidParameter: if Midas rejects the e-mail address or
+            the password
         """
         return self._call('midas.user.apikey.default',
                           dict(email=email, password=password))['apikey']
 
     def list_users(self, limit=20):
-        """List the public users in the system.
+        """List the users whose profile is public. Calls ``midas.user.list``.
 
-        :param limit: (optional) The number of users to fetch.
+        :param limit: (optional) the most users to return (``0``: no limit)
         :type limit: int | long
-        :returns: The list of users.
+        :returns: user records sorted by last name, e-mail addresses included
         :rtype: list[dict]
         """
         return self._call('midas.user.list', dict(limit=limit))
 
     def get_user_by_name(self, firstname, lastname):
-        """Get a user by the first and last name of that user.
+        """Look a user up by exact first and last name. Calls ``midas.user.get``.
 
-        :param firstname: The first name of the user.
+        :param firstname: the user's first name
         :type firstname: string
-        :param lastname: The last name of the user.
+        :param lastname: the user's last name
         :type lastname: string
-        :returns: The user requested (``""`` if there is none: Midas does not fail).
+        :returns: the user's record, or ``""`` when nobody matches (Midas does not fail)
         :rtype: dict
         """
         return self._call('midas.user.get', dict(firstname=firstname, lastname=lastname))
 
     def get_user_by_id(self, user_id):
-        """Get a user by the id of that user.
+        """Look a user up by id. Calls ``midas.user.get``.
 
-        :param user_id: The id of the desired user.
+        :param user_id: id of the user
         :type user_id: int | long
-        :returns: The user requested (``""`` if there is none: Midas does not fail).
+        :returns: the user's record, or ``""`` when nobody matches (Midas does not fail)
         :rtype: dict
         """
         return self._call('midas.user.get', dict(user_id=user_id))
 
     def get_user_by_email(self, email):
-        """Get a user by the email of that user.
+        """Look a user up by exact e-mail address. Calls ``midas.user.get``.
 
-        :param email: The email of the desired user.
+        :param email: e-mail address of the user
         :type email: string
-        :returns: The user requested (``""`` if there is none: Midas does not fail).
+        :returns: the user's record, or ``""`` when nobody matches (Midas does not fail)
         :rtype: dict
         """
         return self._call('midas.user.get', dict(email=email))
 
     def create_community(self, token, name, **kwargs):
-        """Create a new community or update an existing one using the uuid.
+        """Create a community, or update the one whose uuid is given.
 
-        :param token: A valid token for the user in question.
+        Calls ``midas.community.create``. Creating one takes a site administrator;
+        updating one takes write access to it (admin access to change its privacy or
+        who may join).
+
+        :param token: API token of the caller
         :type token: string
-        :param name: The community name.
+        :param name: name of the community (Midas capitalises its first letter on creation)
         :type name: string
-        :param description: (optional) The community description.
+        :param description: (optional) text describing the community
         :type description: string
-        :param uuid: (optional) uuid of the community. If none is passed, will
-            generate one.
+        :param uuid: (optional) uuid of an existing community to update; an unknown uuid
+            becomes the new community's, and one is generated when none is given
         :type uuid: string
-        :param privacy: (optional) Default 'Public', possible values [Public|Private].
+        :param privacy: (optional) ``'Public'`` (the default) or ``'Private'``
         :type privacy: string
-        :param can_join: (optional) Default 'Everyone', possible values
-            [Everyone|Invitation].
+        :param can_join: (optional) who may join: ``'Everyone'`` (the default) or
+            ``'Invitation'``; sent as ``canjoin``
         :type can_join: string
-        :returns: The community dao that was created.
+        :returns: the community's record (``community_id``, ``folder_id`` of its root
+            folder, ids of its groups...)
         :rtype: dict
         """
         return self._call('midas.community.create', dict(token=token, name=name), kwargs)
 
     def get_community_by_name(self, name, token=None):
-        """Get a community based on its name.
+        """Look a community up by exact name. Calls ``midas.community.get``.
 
-        :param name: The name of the target community.
+        :param name: name of the community
         :type name: string
-        :param token: (optional) A valid token for the user in question.
+        :param token: (optional) API token of the caller; needed for a private community
         :type token: None | string
-        :returns: The requested community.
+        :returns: the community's record
         :rtype: dict
         """
         return self._call('midas.community.get', dict(name=name, token=token))
 
     def get_community_by_id(self, community_id, token=None):
-        """Get a community based on its id.
+        """Look a community up by id. Calls ``midas.community.get``.
 
-        :param community_id: The id of the target community.
+        :param community_id: id of the community
         :type community_id: int | long
-        :param token: (optional) A valid token for the user in question.
+        :param token: (optional) API token of the caller; needed for a private community
         :type token: None | string
-        :returns: The requested community.
+        :returns: the community's record
         :rtype: dict
         """
         return self._call('midas.community.get', dict(community_id=community_id, token=token))
 
     def get_community_children(self, community_id, token=None):
-        """Get the non-recursive children of the passed in community_id.
+        """List the folders at the top of a community. Calls ``midas.community.children``.
 
-        :param community_id: The id of the requested community.
+        :param community_id: id of the community
         :type community_id: int | long
-        :param token: (optional) A valid token for the user in question.
+        :param token: (optional) API token of the caller
         :type token: None | string
-        :returns: List of the folders in the community.
+        :returns: ``{'folders': [...]}``: the folders directly under the community's root
+            folder that the caller can read, sorted by name
         :rtype: dict[string, list]
         """
         return self._call('midas.community.children',
                           dict(community_id=community_id, token=token))
 
     def list_communities(self, token=None):
-        """List all communities visible to a user.
+        """List the communities the caller can see. Calls ``midas.community.list``.
 
-        :param token: (optional) A valid token for the user in question.
+        :param token: (optional) API token of the caller;
+            without it, only public communities are listed
         :type token: None | string
-        :returns: The list of communities.
+        :returns: community records sorted by name
         :rtype: list[dict]
         """
         return self._call('midas.community.list', dict(token=token))
 
     def create_folder(self, token, name, parent_id, **kwargs):
-        """Create a folder at the destination specified.
+        """Create a folder inside a parent folder. Calls ``midas.folder.create``.
 
-        :param token: A valid token for the user in question.
+        The new folder takes over the permissions of its parent. Given the uuid of an
+        existing folder, Midas updates that folder instead.
+
+        :param token: API token of the caller
         :type token: string
-        :param name: The name of the folder to be created.
+        :param name: name of the new folder
         :type name: string
-        :param parent_id: The id of the targeted parent folder.
+        :param parent_id: id of the folder to create it in (``-1``: the caller's home folder)
         :type parent_id: int | long
-        :param description: (optional) The description text of the folder.
+        :param description: (optional) text describing the folder; empty unless given
         :type description: string
-        :param uuid: (optional) The UUID for the folder. It will be generated if
-            not given.
+        :param uuid: (optional) uuid for the new folder (generated when missing), or the
+            uuid of an existing folder to update
         :type uuid: string
-        :param privacy: (optional) The privacy state of the folder ('Public' or
-            'Private').
+        :param privacy: (optional) ``'Public'`` or ``'Private'``; by default the parent's
+            permissions decide
         :type privacy: string
-        :param reuse_existing: (optional) If true, will just return the existing
-            folder if there is one with the name provided.
+        :param reuse_existing: (optional) when true and the parent already holds a folder
+            of that name, that folder is returned untouched instead of an error
         :type reuse_existing: bool
-        :returns: Dictionary containing the details of the created folder.
+        :returns: the record of the folder created, reused or updated
         :rtype: dict
         """
         return self._call('midas.folder.create',
                           dict(token=token, name=name, parent_id=parent_id), kwargs)
 
     def folder_get(self, token, folder_id):
-        """Get the attributes of the specified folder.
+        """Fetch the record of one folder. Calls ``midas.folder.get``.
 
-        :param token: A valid token for the user in question.
+        :param token: API token of the caller
         :type token: string
-        :param folder_id: The id of the requested folder.
+        :param folder_id: id of the folder
         :type folder_id: int | long
-        :returns: Dictionary of the folder attributes.
+        :returns: the folder's fields plus ``parent``, the record of its parent folder
+            (``""`` for a root folder)
         :rtype: dict
         """
         return self._call('midas.folder.get', dict(token=token, folder_id=folder_id))
 
     def folder_children(self, token, folder_id):
-        """Get the non-recursive children of the passed in folder_id.
+        """List what a folder directly holds, one level only. Calls ``midas.folder.children``.
 
-        :param token: A valid token for the user in question.
+        :param token: API token of the caller
         :type token: string
-        :param folder_id: The id of the requested folder.
+        :param folder_id: id of the folder
         :type folder_id: int | long
-        :returns: Dictionary of two lists: 'folders' and 'items'.
+        :returns: ``{'folders': [...], 'items': [...]}``: the sub-folders and items the
+            caller can read, each list sorted by name
         :rtype: dict[string, list]
         """
         return self._call('midas.folder.children', dict(token=token, folder_id=folder_id))
 
     def delete_folder(self, token, folder_id):
-        """Delete the folder with the passed in folder_id.
+        """Delete a folder and everything below it. Calls ``midas.folder.delete``.
 
-        :param token: A valid token for the user in question.
+        An item also linked to another folder stays there; any other item is deleted
+        with its revisions and files.
+
+        :param token: API token of the caller (it needs admin access to the folder)
         :type token: string
-        :param folder_id: The id of the folder to be deleted.
+        :param folder_id: id of the folder to delete
         :type folder_id: int | long
-        :returns: None.
+        :returns: nothing
         :rtype: None
         """
         self._call('midas.folder.delete', dict(token=token, folder_id=folder_id))
 
     def move_folder(self, token, folder_id, dest_folder_id):
-        """Move a folder to the destination folder.
+        """Give a folder a new parent; its subtree moves with it. Calls ``midas.folder.move``.
 
-        :param token: A valid token for the user in question.
+        Permissions are left as they are.
+
+        :param token: API token of the caller
         :type token: string
-        :param folder_id: The id of the folder to be moved.
+        :param folder_id: id of the folder to move
         :type folder_id: int | long
-        :param dest_folder_id: The id of destination (new parent) folder.
+        :param dest_folder_id: id of the folder that becomes its parent
         :type dest_folder_id: int | long
-        :returns: Dictionary containing the details of the moved folder.
+        :returns: the moved folder's record, with its new ``parent_id``
         :rtype: dict
         """
         return self._call('midas.folder.move', dict(token=token, folder_id=folder_id,
                                                     dest_folder_id=dest_folder_id))
 
     def create_item(self, token, name, parent_id, **kwargs):
-        """Create an item to the server.
+        """Create an empty item (no revision, no file) in a folder. Calls ``midas.item.create``.
 
-        :param token: A valid token for the user in question.
+        If the folder already holds an item of that name, Midas names the new one
+        ``name (1)``, ``name (2)``... Given the uuid of an existing item, Midas
+        updates that item instead.
+
+        :param token: API token of the caller
         :type token: string
-        :param name: The name of the item to be created.
+        :param name: name of the new item
         :type name: string
-        :param parent_id: The id of the destination folder.
+        :param parent_id: id of the folder to create it in
         :type parent_id: int | long
-        :param description: (optional) The description text of the item.
+        :param description: (optional) text describing the item
         :type description: string
-        :param uuid: (optional) The UUID for the item. It will be generated if not
-            given.
+        :param uuid: (optional) uuid for the new item (generated when missing), or the
+            uuid of an existing item to update
         :type uuid: string
-        :param privacy: (optional) The privacy state of the item ('Public' or
-            'Private').
+        :param privacy: (optional) ``'Public'`` or ``'Private'``; by default the folder's
+            permissions decide
         :type privacy: string
-        :returns: Dictionary containing the details of the created item.
+        :returns: the new item's record, with its ``item_id``
         :rtype: dict
         """
         return self._call('midas.item.create',
                           dict(token=token, name=name, parent_id=parent_id), kwargs)
 
     def item_get(self, token, item_id):
-        """Get the attributes of the specified item.
+        """Fetch an item with all its revisions and their files. Calls ``midas.item.get``.
 
-        :param token: A valid token for the user in question.
+        :param token: API token of the caller
         :type token: string
-        :param item_id: The id of the requested item.
+        :param item_id: id of the item
         :type item_id: int | string
-        :returns: Dictionary of the item attributes.
+        :returns: the item's fields plus ``folder_id`` (a folder holding it), ``revisions``
+            (oldest first, each with its ``bitstreams``) and ``extraFields``
         :rtype: dict
         """
         return self._call('midas.item.get', dict(token=token, item_id=item_id))
 
     def download_item(self, item_id, token=None, revision=None, return_item=False):
-        """Download an item to disk.
+        """Fetch the files of an item revision. Calls ``midas.item.download``.
 
-        A single-file revision comes as that file, several files as a zip.
+        A revision holding one file comes as that file, one holding several as a zip
+        archive of them. The bytes are streamed to the caller; nothing is written to
+        disk here.
 
-        :param item_id: The id of the item to be downloaded.
+        :param item_id: id of the item
         :type item_id: int | long
-        :param token: (optional) The authentication token of the user requesting
-            the download.
+        :param token: (optional) API token of the caller
         :type token: None | string
-        :param revision: (optional) The revision of the item to download, this
-            defaults to HEAD.
+        :param revision: (optional) number of the revision to fetch; the latest when omitted
         :type revision: None | int | long
-        :param return_item: (optional) If true, also return the item's attributes
-            (from :meth:`item_get`, fetched first) as a third element.
+        :param return_item: (optional) when true, the item's record is fetched first with
+            :meth:`item_get` and returned as a third element
         :type return_item: bool
-        :returns: A tuple of the filename and the content iterator (an iterator of
-            byte chunks; exhaust or close it to release the connection).
+        :returns: the name to save the download under and an iterator over its bytes;
+            read the iterator to its end or close it to free the connection
         :rtype: (string, iterator[bytes]) | (string, iterator[bytes], dict)
-        :raises pydas.exceptions.ResponseError: if the server refuses the download
-        :raises pydas.exceptions.RequestError: if the connection breaks while reading
+        :raises pydas.exceptions.ResponseError: if Midas refuses (unknown item, no read
+            access, bad token)
+        :raises pydas.exceptions.RequestError: if the connection breaks during the transfer
         """
         item = self.item_get(token, item_id) if return_item else None
         filename, content = self._download(
@@ -708,48 +741,51 @@ class CoreDriver(BaseDriver):
         return (filename, content, item) if return_item else (filename, content)
 
     def delete_item(self, token, item_id):
-        """Delete the item with the passed in item_id.
+        """Delete an item everywhere: from all its folders, with its revisions and files.
 
-        :param token: A valid token for the user in question.
+        Calls ``midas.item.delete``.
+
+        :param token: API token of the caller (it needs admin access to the item)
         :type token: string
-        :param item_id: The id of the item to be deleted.
+        :param item_id: id of the item to delete
         :type item_id: int | long
-        :returns: None.
+        :returns: nothing
         :rtype: None
         """
         self._call('midas.item.delete', dict(token=token, item_id=item_id))
 
     def get_item_metadata(self, item_id, token=None, revision=None):
-        """Get the metadata associated with an item.
+        """Read the metadata fields of an item revision. Calls ``midas.item.getmetadata``.
 
-        :param item_id: The id of the item for which metadata will be returned
+        :param item_id: id of the item
         :type item_id: int | long
-        :param token: (optional) A valid token for the user in question.
+        :param token: (optional) API token of the caller
         :type token: None | string
-        :param revision: (optional) Revision of the item. Defaults to latest
-            revision.
+        :param revision: (optional) revision number; the latest revision when omitted
         :type revision: int | long
-        :returns: List of dictionaries containing item metadata.
+        :returns: one dict per field, with ``element``, ``qualifier``, ``value`` and
+            ``metadatatype``
         :rtype: list[dict]
         """
         return self._call('midas.item.getmetadata',
                           dict(item_id=item_id, token=token, revision=revision))
 
     def set_item_metadata(self, token, item_id, element, value, qualifier=None):
-        """Set the metadata associated with an item.
+        """Create or overwrite one metadata field of an item's latest revision.
 
-        :param token: A valid token for the user in question.
+        Calls ``midas.item.setmetadata``; it needs write access to the item.
+
+        :param token: API token of the caller
         :type token: string
-        :param item_id: The id of the item for which metadata will be set.
+        :param item_id: id of the item
         :type item_id: int | long
-        :param element: The metadata element name.
+        :param element: name of the field
         :type element: string
-        :param value: The metadata value for the field.
+        :param value: value to store in the field
         :type value: string
-        :param qualifier: (optional) The metadata qualifier. Defaults to empty
-            string.
+        :param qualifier: (optional) sub-name of the field; empty when omitted
         :type qualifier: None | string
-        :returns: None.
+        :returns: nothing
         :rtype: None
         """
         self._call('midas.item.setmetadata', dict(token=token, item_id=item_id,
@@ -757,34 +793,37 @@ class CoreDriver(BaseDriver):
                                                   qualifier=qualifier))
 
     def share_item(self, token, item_id, dest_folder_id):
-        """Share an item to the destination folder.
+        """Link an item into one more folder, without copying it. Calls ``midas.item.share``.
 
-        :param token: A valid token for the user in question.
+        The groups that have access to that folder get read access to the item.
+
+        :param token: API token of the caller
         :type token: string
-        :param item_id: The id of the item to be shared.
+        :param item_id: id of the item to share
         :type item_id: int | long
-        :param dest_folder_id: The id of destination folder where the item is
-            shared to.
+        :param dest_folder_id: id of the folder to link it into
         :type dest_folder_id: int | long
-        :returns: Dictionary containing the details of the shared item.
+        :returns: the item's record plus ``owningfolders``, the folders it is now in
         :rtype: dict
         """
         return self._call('midas.item.share', dict(token=token, item_id=item_id,
                                                    dest_folder_id=dest_folder_id))
 
     def move_item(self, token, item_id, src_folder_id, dest_folder_id):
-        """Move an item from the source folder to the destination folder.
+        """Take an item out of one folder and put it into another. Calls ``midas.item.move``.
 
-        :param token: A valid token for the user in question.
+        The item takes over the permissions of its new folder, and Midas renames it if
+        an item of the same name is already there.
+
+        :param token: API token of the caller
         :type token: string
-        :param item_id: The id of the item to be moved
+        :param item_id: id of the item to move
         :type item_id: int | long
-        :param src_folder_id: The id of source folder where the item is located
+        :param src_folder_id: id of the folder to take it out of
         :type src_folder_id: int | long
-        :param dest_folder_id: The id of destination folder where the item is
-            moved to
+        :param dest_folder_id: id of the folder to put it into
         :type dest_folder_id: int | long
-        :returns: Dictionary containing the details of the moved item
+        :returns: the item's record plus ``owningfolders``, its folders after the move
         :rtype: dict
         """
         return self._call('midas.item.move', dict(token=token, item_id=item_id,
@@ -792,94 +831,96 @@ class CoreDriver(BaseDriver):
                                                   dest_folder_id=dest_folder_id))
 
     def search_item_by_name(self, name, token=None):
-        """Return all items.
+        """Find the items bearing exactly this name. Calls ``midas.item.searchbyname``.
 
-        :param name: The name of the item to search by.
+        :param name: item name to match
         :type name: string
-        :param token: (optional) A valid token for the user in question.
+        :param token: (optional) API token of the caller; without it, only public items are found
         :type token: None | string
-        :returns: A list of all items with the given name.
+        :returns: the matching items the caller can read, each with the ``folder_id``
+            of a folder holding it
         :rtype: list[dict]
         """
         return self._call('midas.item.searchbyname', dict(name=name, token=token))['items']
 
     def search_item_by_name_and_folder(self, name, folder_id, token=None):
-        """Return all items with a given name and parent folder id.
+        """Find the items of one folder bearing exactly this name.
 
-        :param name: The name of the item to search by.
+        Calls ``midas.item.searchbynameandfolder``.
+
+        :param name: item name to match
         :type name: string
-        :param folder_id: The id of the parent folder to search by.
+        :param folder_id: id of the folder the items must be in
         :type folder_id: int | long
-        :param token: (optional) A valid token for the user in question.
+        :param token: (optional) API token of the caller
         :type token: None | string
-        :returns: A list of all items with the given name and parent folder id.
+        :returns: the matching items of that folder that the caller can read
         :rtype: list[dict]
         """
         return self._call('midas.item.searchbynameandfolder',
                           dict(name=name, folder_id=folder_id, token=token))['items']
 
     def search_item_by_name_and_folder_name(self, name, folder_name, token=None):
-        """Return all items with a given name and parent folder name.
+        """Find the items bearing exactly this name in any folder called ``folder_name``.
 
-        :param name: The name of the item to search by.
+        Calls ``midas.item.searchbynameandfoldername``.
+
+        :param name: item name to match
         :type name: string
-        :param folder_name: The name of the parent folder to search by.
+        :param folder_name: exact name of a folder the items must be in
         :type folder_name: string
-        :param token: (optional) A valid token for the user in question.
+        :param token: (optional) API token of the caller
         :type token: None | string
-        :returns: A list of all items with the given name and parent folder name.
+        :returns: the matching items the caller can read
         :rtype: list[dict]
         """
         return self._call('midas.item.searchbynameandfoldername',
                           dict(name=name, folder_name=folder_name, token=token))['items']
 
     def create_link(self, token, folder_id, url, **kwargs):
-        """Create a link bitstream.
+        """Create an item whose only file is a link to a URL. Calls ``midas.link.create``.
 
-        :param token: A valid token for the user in question.
+        The new item gets a first revision holding one bitstream that points at the
+        URL; Midas stores no content for it.
+
+        :param token: API token of the caller
         :type token: string
-        :param folder_id: The id of the folder in which to create a new item that
-            will contain the link. The new item will have the same name as the URL
-            unless an item name is supplied.
+        :param folder_id: id of the folder the new item is created in
         :type folder_id: int | long
-        :param url: The URL of the link you will create, will be used as the name
-            of the bitstream and of the item unless an item name is supplied.
+        :param url: address the link points to; it also names the bitstream, and the
+            item unless ``item_name`` is given
         :type url: string
-        :param item_name: (optional) The name of the newly created item, if not
-            supplied, the item will have the same name as the URL.
+        :param item_name: (optional) name for the new item in place of the URL
         :type item_name: string
-        :param length: (optional) The length in bytes of the file to which the link
-            points.
+        :param length: (optional) size in bytes of the linked file, recorded as the
+            bitstream's size (0 unless given)
         :type length: int | long
-        :param checksum: (optional) The MD5 checksum of the file to which the link
-            points.
+        :param checksum: (optional) MD5 of the linked file, recorded as given
         :type checksum: string
-        :returns: The item information of the item created.
+        :returns: the new item's record
         :rtype: dict
         """
         return self._call('midas.link.create',
                           dict(token=token, folder_id=folder_id, url=url), kwargs)
 
     def generate_upload_token(self, token, item_id, filename, checksum=None):
-        """Generate a token to use for upload.
+        """Prepare the upload of one file into an item. Calls ``midas.upload.generatetoken``.
 
-        Midas Server uses a individual token for each upload. The token
-        corresponds to the file specified and that file only. Passing the MD5
-        checksum allows the server to determine if the file is already in the
-        asset store.
+        Every file needs its own upload token, good for one :meth:`perform_upload`.
+        Given the MD5 checksum of content the server already stores, Midas adds that
+        content to the item's latest revision under ``filename`` at once, and no
+        upload is needed.
 
-        :param token: A valid token for the user in question.
+        :param token: API token of the caller
         :type token: string
-        :param item_id: The id of the item in which to upload the file as a
-            bitstream.
+        :param item_id: id of the item that receives the file
         :type item_id: int | long
-        :param filename: The name of the file to generate the upload token for.
+        :param filename: name the file will have in the item
         :type filename: string
-        :param checksum: (optional) The checksum of the file to upload.
+        :param checksum: (optional) MD5 hex digest of the file's content
         :type checksum: None | string
-        :returns: String of the upload token; empty if the server already holds
-            content with this checksum and has added it to the item (no upload
-            needed).
+        :returns: the upload token, or ``''`` when the checksum matched stored content
+            and the item now holds the file
         :rtype: string
         """
         return self._call('midas.upload.generatetoken',
@@ -895,13 +936,13 @@ class CoreDriver(BaseDriver):
         holds an item of that name. With the checksum of content the server already
         holds, the item is created with that content and the answered token is empty.
 
-        :param token: A valid token for the user in question.
+        :param token: API token of the caller
         :type token: string
-        :param folder_id: The id of the folder in which to create the item.
+        :param folder_id: id of the folder the item is created in
         :type folder_id: int | long
-        :param filename: The name of the file (and of the new item).
+        :param filename: name of the file, given to the new item as well
         :type filename: string
-        :param checksum: (optional) The MD5 checksum of the file to upload.
+        :param checksum: (optional) MD5 hex digest of the file's content
         :type checksum: None | string
         :returns: The upload token and the id of the new item; both empty strings
             when the checksum short-cut answered (the item exists but its id is not
@@ -916,45 +957,50 @@ class CoreDriver(BaseDriver):
         return upload_token, (parts[1] if len(parts) == 3 else '')
 
     def perform_upload(self, upload_token, filename, **kwargs):
-        """Upload a file into a given item (or just to the public folder if the
-        item is not specified.
+        """Send a file's content under an upload token. Calls ``midas.upload.perform``.
 
-        The file is streamed from disk, never read into memory.
+        The file is streamed from disk in large chunks and never held in memory
+        whole. Midas adds it as a bitstream to the item the token was made for: to
+        the latest revision unless ``revision`` or ``create_additional_revision``
+        says otherwise. An upload token serves once.
 
-        :param upload_token: The upload token (returned by generate_upload_token)
+        :param upload_token: token from :meth:`generate_upload_token`
         :type upload_token: string
-        :param filename: The upload filename. Also used as the path to the file, if
-            'filepath' is not set.
+        :param filename: name the file gets in the item; also the path it is read from
+            when ``filepath`` is not given
         :type filename: string
-        :param mode: (optional) Stream or multipart. Default is stream.
+        :param mode: (optional) ``'stream'`` (the default: the file is the request body)
+            or ``'multipart'``
         :type mode: string
-        :param folder_id: (optional) The id of the folder to upload into.
+        :param folder_id: (optional) id of a folder, sent as ``folderid``; the target item
+            comes from the upload token
         :type folder_id: int | long
-        :param item_id: (optional) If set, will create a new revision in the
-            existing item.
+        :param item_id: (optional) id of the item, sent as ``itemid``; Midas ignores it
+            and takes the item from the upload token
         :type item_id: int | long
-        :param revision: (optional) If set, will add a new file into an existing
-            revision. Set this to 'head' to add to the most recent revision (the
-            default unless create_additional_revision is true).
+        :param revision: (optional) revision that receives the file: ``'head'`` for the
+            latest one (what is sent unless ``create_additional_revision`` is true) or a
+            revision number
         :type revision: string | int | long
-        :param create_additional_revision: (optional) If true and no revision is
-            given, the file goes into a new revision.
+        :param create_additional_revision: (optional) when true and ``revision`` is not
+            given, Midas puts the file into a new revision
         :type create_additional_revision: bool
-        :param filepath: (optional) The path to the file, or an open binary file
-            object (left open).
+        :param filepath: (optional) path of the file to send, or an open binary file
+            object (which stays open)
         :type filepath: string | file
-        :param offset: (optional) Send the file from this byte on (the server
-            already holds the bytes before it, see :meth:`get_upload_offset`).
+        :param offset: (optional) byte to start sending from, when the server already
+            holds the bytes before it (see :meth:`get_upload_offset`)
         :type offset: int
-        :param progress: (optional) Called with the number of bytes of each chunk
-            sent.
+        :param progress: (optional) function called with the byte count of each chunk
+            once it is sent
         :type progress: None | callable
-        :returns: Dictionary containing the details of the item created or changed.
+        :returns: the record of the item that received the file, as stored after the
+            upload
         :rtype: dict
-        :raises pydas.exceptions.UploadFailed: if the server received fewer bytes
-            than the file holds (resume from :meth:`get_upload_offset`)
-        :raises pydas.exceptions.InvalidUploadToken: if the upload token is unknown
-            or used
+        :raises pydas.exceptions.UploadFailed: if the server got fewer bytes than the
+            file holds (resume from :meth:`get_upload_offset`)
+        :raises pydas.exceptions.InvalidUploadToken: if the upload token is unknown or
+            was already used
         """
         filepath = kwargs.pop('filepath', filename)
         offset = kwargs.pop('offset', 0)
@@ -967,43 +1013,48 @@ class CoreDriver(BaseDriver):
             return self._put('midas.upload.perform', params, kwargs, stream, offset, progress)
 
     def get_upload_offset(self, upload_token):
-        """Get how many bytes of an upload the server already holds.
+        """Ask how many bytes of an unfinished upload the server holds.
 
-        :param upload_token: The upload token (returned by generate_upload_token)
+        Calls ``midas.upload.getoffset``.
+
+        :param upload_token: token from :meth:`generate_upload_token`
         :type upload_token: string
-        :returns: The number of bytes received so far (0 for an unknown token).
+        :returns: the byte count received so far; 0 for an unknown token (for which
+            Midas answers ``''``)
         :rtype: int
         """
         offset = self._call('midas.upload.getoffset', dict(upload_token=upload_token))['offset']
         return int(offset or 0)
 
     def bitstream_get(self, token, bitstream_id):
-        """Get the attributes of a bitstream.
+        """Fetch the record of one bitstream (file). Calls ``midas.bitstream.get``.
 
-        :param token: A valid token for the user in question.
+        :param token: API token of the caller
         :type token: None | string
-        :param bitstream_id: The id of the bitstream.
+        :param bitstream_id: id of the bitstream
         :type bitstream_id: int | long
-        :returns: Dictionary with ``id``, ``name``, ``size``, ``mimetype``,
-            ``checksum``, ``itemrevision_id``, ``item_id`` and ``date``.
+        :returns: ``id``, ``name``, ``size``, ``mimetype``, ``checksum``,
+            ``itemrevision_id``, ``item_id`` and ``date``, all as strings
         :rtype: dict
         """
         return self._call('midas.bitstream.get', dict(token=token, bitstream_id=bitstream_id))
 
     def download_bitstream(self, bitstream_id, token=None, offset=0):
-        """Download one bitstream (file), optionally from a byte offset.
+        """Fetch one bitstream (file), whole or from a byte offset on.
 
-        :param bitstream_id: The id of the bitstream.
+        Calls ``midas.bitstream.download``.
+
+        :param bitstream_id: id of the bitstream
         :type bitstream_id: int | long
-        :param token: (optional) A valid token for the user in question.
+        :param token: (optional) API token of the caller
         :type token: None | string
-        :param offset: (optional) The first byte to download.
+        :param offset: (optional) position of the first byte to fetch
         :type offset: int
-        :returns: A tuple of the filename and an iterator of byte chunks (from the
-            offset on).
+        :returns: the bitstream's name and an iterator over its bytes from ``offset`` on
         :rtype: (string, iterator[bytes])
-        :raises pydas.exceptions.ResponseError: if the server refuses the download
-        :raises pydas.exceptions.RequestError: if the connection breaks while reading
+        :raises pydas.exceptions.ResponseError: if Midas refuses (unknown bitstream, no
+            read access, bad token)
+        :raises pydas.exceptions.RequestError: if the connection breaks during the transfer
         """
         return self._download('midas.bitstream.download',
                               dict(bitstream_id=bitstream_id, token=token,
@@ -1021,17 +1072,16 @@ class CoreDriver(BaseDriver):
         raises the API's own error (e.g. :class:`pydas.exceptions.InvalidToken`) or
         succeeds if the refusal was passing.
 
-        :param bitstream_id: The id of the bitstream.
+        :param bitstream_id: id of the bitstream
         :type bitstream_id: int | long
-        :param token: (optional) A valid token for the user in question.
+        :param token: (optional) API token of the caller
         :type token: None | string
-        :param offset: (optional) The first byte to download.
+        :param offset: (optional) position of the first byte to fetch
         :type offset: int
-        :returns: A tuple of the filename and an iterator of byte chunks (from the
-            offset on).
+        :returns: the bitstream's name and an iterator over its bytes from ``offset`` on
         :rtype: (string, iterator[bytes])
         :raises pydas.exceptions.ResponseError: if the server refuses the download
-        :raises pydas.exceptions.RequestError: if the connection breaks while reading
+        :raises pydas.exceptions.RequestError: if the connection breaks during the transfer
         """
         api_method = 'midas.bitstream.download'
         query = [('bitstream', bitstream_id), ('offset', offset or 0)]
@@ -1050,34 +1100,39 @@ class CoreDriver(BaseDriver):
         return self._file_stream(download, api_method, offset)
 
     def search(self, search, token=None):
-        """Get the resources corresponding to a given query.
+        """Search items, folders, communities and users by name. Calls ``midas.resource.search``.
 
-        :param search: The search criterion.
+        :param search: text to look for (items also match on their description)
         :type search: string
-        :param token: (optional) The credentials to use when searching.
+        :param token: (optional) API token of the caller;
+            results are limited to what the caller may read
         :type token: None | string
-        :returns: Dictionary containing the search result. Notable is the dictionary
-            item 'results', which is a list of item details.
+        :returns: the counts ``nitems``, ``nfolders``, ``ncommunities`` and ``nusers``, and
+            ``results``: the matching records, each with its ``resultType``
         :rtype: dict
         """
         return self._call('midas.resource.search', dict(search=search, token=token))
 
 
 class BatchmakeDriver(BaseDriver):
-    """Driver for the batchmake module API methods."""
+    """Calls of the ``batchmake`` module.
+
+    Midas removed that module in 2016; a server without it answers these calls
+    with code -101.
+    """
 
     def add_condor_dag(self, token, batchmaketaskid, dagfilename, dagmanoutfilename):
-        """Add a Condor DAG to the given Batchmake task.
+        """Record a Condor DAG for a Batchmake task. Calls ``midas.batchmake.add.condor.dag``.
 
-        :param token: A valid token for the user in question.
+        :param token: API token of the caller, who must own the task
         :type token: string
-        :param batchmaketaskid: id of the Batchmake task for this DAG
+        :param batchmaketaskid: id of the Batchmake task
         :type batchmaketaskid: int | long
-        :param dagfilename: Filename of the DAG file
+        :param dagfilename: file name of the DAG
         :type dagfilename: string
-        :param dagmanoutfilename: Filename of the DAG processing output
+        :param dagmanoutfilename: file name of DAGMan's output; sent as ``outfilename``
         :type dagmanoutfilename: string
-        :returns: The created Condor DAG DAO
+        :returns: the new DAG's record (``condor_dag_id``, ``batchmake_task_id``...)
         :rtype: dict
         """
         return self._call('midas.batchmake.add.condor.dag',
@@ -1086,23 +1141,25 @@ class BatchmakeDriver(BaseDriver):
 
     def add_condor_job(self, token, batchmaketaskid, jobdefinitionfilename, outputfilename,
                        errorfilename, logfilename, postfilename):
-        """Add a Condor DAG job to the Condor DAG associated with this Batchmake task
+        """Attach a job to the Condor DAG of a Batchmake task.
 
-        :param token: A valid token for the user in question.
+        Calls ``midas.batchmake.add.condor.job``.
+
+        :param token: API token of the caller, who must own the task
         :type token: string
-        :param batchmaketaskid: id of the Batchmake task for this DAG
+        :param batchmaketaskid: id of the Batchmake task
         :type batchmaketaskid: int | long
-        :param jobdefinitionfilename: Filename of the definition file for the job
+        :param jobdefinitionfilename: file name of the job's definition
         :type jobdefinitionfilename: string
-        :param outputfilename: Filename of the output file for the job
+        :param outputfilename: file name of the job's standard output
         :type outputfilename: string
-        :param errorfilename: Filename of the error file for the job
+        :param errorfilename: file name of the job's error output
         :type errorfilename: string
-        :param logfilename: Filename of the log file for the job
+        :param logfilename: file name of the job's Condor log
         :type logfilename: string
-        :param postfilename: Filename of the post script log file for the job
+        :param postfilename: file name of the log of the job's post script
         :type postfilename: string
-        :returns: The created Condor job DAO.
+        :returns: the new job's record (``condor_job_id``, ``condor_dag_id``...)
         :rtype: dict
         """
         return self._call('midas.batchmake.add.condor.job',
@@ -1113,16 +1170,19 @@ class BatchmakeDriver(BaseDriver):
 
 
 class DicomextractorDriver(BaseDriver):
-    """Driver for the dicomextractor module API methods."""
+    """Calls of the ``dicomextractor`` module."""
 
     def extract_dicommetadata(self, token, item_id):
-        """Extract DICOM metadata from the given item
+        """Copy the DICOM tags of an item's files into metadata of its latest revision.
 
-        :param token: A valid token for the user in question.
+        Calls ``midas.dicomextractor.extract``; it needs write access to the item.
+
+        :param token: API token of the caller
         :type token: string
-        :param item_id: id of the item to be extracted
+        :param item_id: id of the item holding the DICOM files
         :type item_id: int | long
-        :returns: the item revision DAO (Midas sends it as JSON text; it is parsed)
+        :returns: the record of the revision that received the metadata (Midas sends it
+            as JSON text; it is decoded here)
         :rtype: dict
         """
         revision = self._call('midas.dicomextractor.extract',
@@ -1131,17 +1191,20 @@ class DicomextractorDriver(BaseDriver):
 
 
 class MultiFactorAuthenticationDriver(BaseDriver):
-    """Driver for the multi-factor authentication module API methods."""
+    """Calls of the ``mfa`` (multi-factor authentication) module."""
 
     def mfa_otp_login(self, temp_token, one_time_pass):
-        """Log in to get the real token using the temporary token and otp.
+        """Complete a login with a one-time password. Calls ``midas.mfa.otp.login``.
 
-        :param temp_token: The temporary token or id returned from normal login
+        Midas forgets the temporary id after each attempt, right or wrong, so a
+        failed attempt starts over with :meth:`BaseDriver.login_with_api_key`.
+
+        :param temp_token: the id that :meth:`BaseDriver.login_with_api_key` returned for
+            an account with a second factor
         :type temp_token: string
-        :param one_time_pass: The one-time pass to be sent to the underlying
-            multi-factor engine.
+        :param one_time_pass: the account's current one-time password, e.g. its TOTP code
         :type one_time_pass: string
-        :returns: A standard token for interacting with the web api.
+        :returns: an API token for the account
         :rtype: string
         """
         return self._call('midas.mfa.otp.login',
@@ -1149,18 +1212,21 @@ class MultiFactorAuthenticationDriver(BaseDriver):
 
 
 class SolrDriver(BaseDriver):
-    """Driver for the solr module API methods."""
+    """Calls of the ``solr`` module."""
 
     def solr_advanced_search(self, query, token=None, limit=20):
-        """Search item metadata using Apache Solr.
+        """Search items with a Lucene query through the server's Solr index.
 
-        :param query: The Apache Lucene search query.
+        Calls ``midas.solr.search.advanced``.
+
+        :param query: query in Apache Lucene syntax, e.g. ``name:scan*``
         :type query: string
-        :param token: (optional) A valid token for the user in question.
+        :param token: (optional) API token of the caller; only items it may read are returned
         :type token: None | string
-        :param limit: (optional) The limit of the search.
+        :param limit: (optional) the most items to return
         :type limit: int | long
-        :returns: The list of items that match the search query.
+        :returns: short item records (``id``, ``name``, ``size``, ``folder_id``,
+            ``revisions``, ``bitstreams``...)
         :rtype: list[dict]
         """
         return self._call('midas.solr.search.advanced',
@@ -1168,23 +1234,25 @@ class SolrDriver(BaseDriver):
 
 
 class ThumbnailCreatorDriver(BaseDriver):
-    """Driver for the thumbnailcreator module API methods."""
+    """Calls of the ``thumbnailcreator`` module (the server renders images with ImageMagick)."""
 
     def create_big_thumbnail(self, token, bitstream_id, item_id, width=575):
-        """Create a big thumbnail for the given bitstream with the given width. It
-        is used as the main image of the given item and shown in the item view
-        page.
+        """Render a bitstream as the large preview image of an item.
 
-        :param token: A valid token for the user in question.
+        Calls ``midas.thumbnailcreator.create.big.thumbnail``. The new image replaces
+        any previous large preview of the item, shown on its page.
+
+        :param token: API token of the caller (it needs write access to the item)
         :type token: string
-        :param bitstream_id: The bitstream from which to create the thumbnail.
+        :param bitstream_id: id of the image file to render
         :type bitstream_id: int | long
-        :param item_id: The item on which to set the thumbnail.
+        :param item_id: id of the item that gets the preview
         :type item_id: int | long
-        :param width: (optional) The width in pixels to which to resize (aspect
-            ratio will be preserved). Defaults to 575.
+        :param width: (optional) width of the preview in pixels, 575 unless given; the
+            height keeps the image's proportions
         :type width: int | long
-        :returns: The ItemthumbnailDao object that was created.
+        :returns: the record linking the item to its new preview (``itemthumbnail_id``,
+            ``item_id``, ``thumbnail_id``)
         :rtype: dict
         """
         return self._call('midas.thumbnailcreator.create.big.thumbnail',
@@ -1192,16 +1260,16 @@ class ThumbnailCreatorDriver(BaseDriver):
                                width=width))
 
     def create_small_thumbnail(self, token, item_id):
-        """Create a 100x100 small thumbnail for the given item. It is used for
-        preview purpose and displayed in the 'preview' and 'thumbnails' sidebar
-        sections.
+        """Render the first file of an item's latest revision as a 100x100 preview image.
 
-        :param token: A valid token for the user in question.
+        Calls ``midas.thumbnailcreator.create.small.thumbnail``; the image becomes the
+        item's ``thumbnail_id`` and replaces the previous one.
+
+        :param token: API token of the caller (it needs write access to the item)
         :type token: string
-        :param item_id: The item on which to set the thumbnail.
+        :param item_id: id of the item that gets the preview
         :type item_id: int | long
-        :returns: The item object (with the new thumbnail id) and the path where
-            the newly created thumbnail is stored.
+        :returns: the item's record, whose ``thumbnail_id`` now names the new image
         :rtype: dict
         """
         return self._call('midas.thumbnailcreator.create.small.thumbnail',
@@ -1209,7 +1277,7 @@ class ThumbnailCreatorDriver(BaseDriver):
 
 
 class TrackerDriver(BaseDriver):
-    """Driver for the tracker module API methods.
+    """Calls of the ``tracker`` module, which records the values of metrics over time.
 
     Midas 3.4.2 requires a submission for every scalar: create one with
     :meth:`create_submission` and pass its uuid as ``submission_uuid``.
@@ -1217,65 +1285,57 @@ class TrackerDriver(BaseDriver):
 
     def add_scalar_data(self, token, community_id, producer_display_name, metric_name,
                         producer_revision, submit_time, value, **kwargs):
-        """Create a new scalar data point.
+        """Record one value of a metric. Calls ``midas.tracker.scalar.add``.
 
-        :param token: A valid token for the user in question.
+        Midas creates the producer and the metric's trend when they do not exist yet.
+
+        :param token: API token of the caller
         :type token: string
-        :param community_id: The id of the community that owns the producer.
+        :param community_id: id of the community the producer belongs to
         :type community_id: int | long
-        :param producer_display_name: The display name of the producer.
+        :param producer_display_name: display name of the producer (the program that
+            made the value)
         :type producer_display_name: string
-        :param metric_name: The metric name that identifies which trend this point
-            belongs to.
+        :param metric_name: name of the metric; it selects the trend the value joins
         :type metric_name: string
-        :param producer_revision: The repository revision of the producer that
-            produced this value.
+        :param producer_revision: source revision of the producer that made the value
         :type producer_revision: int | long | string
-        :param submit_time: The submit timestamp. Must be parsable with PHP
-            strtotime().
+        :param submit_time: when the value was submitted, in a form PHP's ``strtotime()``
+            reads, e.g. ``'2020-01-01 10:00'``
         :type submit_time: string
-        :param value: The value of the scalar.
+        :param value: the measured value
         :type value: float
-        :param config_item_id: (optional) If this value pertains to a specific
-            configuration item, pass its id here.
+        :param config_item_id: (optional) id of the configuration item the value depends on
         :type config_item_id: int | long
-        :param test_dataset_id: (optional) If this value pertains to a specific
-            test dataset, pass its id here.
+        :param test_dataset_id: (optional) id of the test dataset item it was measured on
         :type test_dataset_id: int | long
-        :param truth_dataset_id: (optional) If this value pertains to a specific
-            ground truth dataset, pass its id here.
+        :param truth_dataset_id: (optional) id of the ground-truth item it was compared with
         :type truth_dataset_id: int | long
-        :param silent: (optional) If true, do not perform threshold-based email
-            notifications for this scalar.
+        :param silent: (optional) when true, no threshold e-mail notification is sent for it
         :type silent: bool
-        :param unofficial: (optional) If true, creates an unofficial scalar visible
-            only to the user performing the submission.
+        :param unofficial: (optional) when true, the value is unofficial and only the
+            submitter sees it
         :type unofficial: bool
-        :param build_results_url: (optional) A URL for linking to build results for
-            this submission.
+        :param build_results_url: (optional) link to the build results behind the value
         :type build_results_url: string
-        :param branch: (optional) The branch name in the source repository for this
-            submission.
+        :param branch: (optional) source branch of the producer
         :type branch: string
-        :param params: (optional) Any key/value pairs that should be displayed with
-            this scalar result.
+        :param params: (optional) key/value pairs to show next to the value (sent as JSON)
         :type params: dict
-        :param extra_urls: (optional) Other URL's that should be displayed with with
-            this scalar result. Each element of the list should be a dict with the
-            following keys: label, text, href
+        :param extra_urls: (optional) further links to show with the value, each a dict
+            with ``label``, ``text`` and ``href`` (sent as JSON)
         :type extra_urls: list[dict]
-        :param submission_uuid: (optional) The uuid of the submission this value
-            belongs to (required by Midas 3.4.2, see :meth:`create_submission`).
+        :param submission_uuid: (optional) uuid of the submission the value belongs to;
+            Midas 3.4.2 requires it (see :meth:`create_submission`)
         :type submission_uuid: string
-        :param submission_id: (optional) The id of the submission this value
-            belongs to.
+        :param submission_id: (optional) id of the submission the value belongs to
         :type submission_id: int | long
-        :param unit: (optional) The unit of the value.
+        :param unit: (optional) unit of the value
         :type unit: string
-        :param reproduction_command: (optional) The command that reproduces this
-            value.
+        :param reproduction_command: (optional) command line that reproduces the value
         :type reproduction_command: string
-        :returns: The scalar object that was created.
+        :returns: the new scalar's record (``scalar_id``, ``trend_id``, ``submission_id``,
+            ``value``...)
         :rtype: dict
         """
         return self._call('midas.tracker.scalar.add',
@@ -1291,32 +1351,32 @@ class TrackerDriver(BaseDriver):
         if the server does not have it, ``midas.tracker.submission.create`` (the
         name the original pydas used).
 
-        :param token: A valid token for the user in question.
+        :param token: API token of the caller
         :type token: string
-        :param community_id: The id of the community that owns the producer.
+        :param community_id: id of the community the producer belongs to
         :type community_id: int | long
-        :param producer_display_name: The display name of the producer.
+        :param producer_display_name: display name of the producer
         :type producer_display_name: string
-        :param producer_revision: The repository revision of the producer.
+        :param producer_revision: source revision of the producer for this run
         :type producer_revision: int | long | string
-        :param branch: The branch name in the source repository.
+        :param branch: source branch of the producer
         :type branch: string
-        :param submit_time: The submit timestamp, parsable with PHP strtotime().
+        :param submit_time: when the run happened, in a form PHP's ``strtotime()`` reads
         :type submit_time: string
-        :param uuid: (optional) The uuid of the submission; generated if not given.
+        :param uuid: (optional) uuid for the submission; Midas generates one when missing
         :type uuid: string
-        :param name: (optional) The name of the submission.
+        :param name: (optional) name of the submission
         :type name: string
-        :param build_results_url: (optional) A URL for linking to build results.
+        :param build_results_url: (optional) link to the build results of the run
         :type build_results_url: string
-        :param params: (optional) Key/value pairs stored with the submission.
+        :param params: (optional) key/value pairs stored with the submission
         :type params: dict
-        :param extra_urls: (optional) Other URL's (dicts with label, text, href).
+        :param extra_urls: (optional) further links, each a dict with ``label``, ``text``
+            and ``href``
         :type extra_urls: list[dict]
-        :param reproduction_command: (optional) The command that reproduces it.
+        :param reproduction_command: (optional) command line that reproduces the run
         :type reproduction_command: string
-        :returns: The submission that was created (with ``submission_id`` and
-            ``uuid``).
+        :returns: the new submission's record, including ``submission_id`` and ``uuid``
         :rtype: dict
         """
         try:
@@ -1328,18 +1388,20 @@ class TrackerDriver(BaseDriver):
 
     def associate_item_with_scalar_data(self, token, item_id, scalar_id, label,
                                         submission_uuid=None):
-        """Associate a result item with a particular scalar value.
+        """Attach a result item to a recorded value under a label.
 
-        :param token: A valid token for the user in question.
+        Calls ``midas.tracker.item.associate``.
+
+        :param token: API token of the caller
         :type token: string
-        :param item_id: The id of the item to associate with the scalar.
+        :param item_id: id of the item to attach
         :type item_id: int | long
-        :param scalar_id: Scalar id with which to associate the item.
+        :param scalar_id: id of the scalar to attach it to; sent as ``scalarIds``
         :type scalar_id: int | long
-        :param label: The label describing the nature of the association.
+        :param label: what the item is to the value, e.g. ``'output image'``
         :type label: string
-        :param submission_uuid: (optional) The uuid of the submission to associate
-            the item with (what Midas 3.4.2 requires instead of the scalar id).
+        :param submission_uuid: (optional) uuid of the submission to attach the item to,
+            which Midas 3.4.2 requires in place of the scalar id
         :type submission_uuid: None | string
         """
         self._call('midas.tracker.item.associate',
@@ -1348,43 +1410,40 @@ class TrackerDriver(BaseDriver):
 
     def upload_json_results(self, token, filepath, community_id, producer_display_name,
                             metric_name, producer_revision, submit_time, **kwargs):
-        """Upload a JSON file containing numeric scoring results to be added as
-        scalars. File is parsed and then deleted from the server.
+        """Turn the numbers of a JSON document into scalar values.
 
-        :param token: A valid token for the user in question.
-        :param filepath: The path to the JSON file.
-        :param community_id: The id of the community that owns the producer.
-        :param producer_display_name: The display name of the producer.
-        :param metric_name: The metric name sent with the results.
-        :param producer_revision: The repository revision of the producer that
-            produced this value.
-        :param submit_time: The submit timestamp. Must be parsable with PHP
-            strtotime().
-        :param config_item_id: (optional) If this value pertains to a specific
-            configuration item, pass its id here.
-        :param test_dataset_id: (optional) If this value pertains to a specific
-            test dataset, pass its id here.
-        :param truth_dataset_id: (optional) If this value pertains to a specific
-            ground truth dataset, pass its id here.
-        :param parent_keys: (optional) Semicolon-separated list of parent keys to
-            look for numeric results under. Use '.' to denote nesting, like in
-            normal javascript syntax.
-        :param silent: (optional) If true, do not perform threshold-based email
-            notifications for this scalar.
-        :param unofficial: (optional) If true, creates an unofficial scalar visible
-            only to the user performing the submission.
-        :param build_results_url: (optional) A URL for linking to build results for
-            this submission.
-        :param branch: (optional) The branch name in the source repository for this
-            submission.
-        :param params: (optional) Any key/value pairs that should be displayed with
-            this scalar result.
+        Calls ``midas.tracker.results.upload.json`` with the file as the body of a
+        PUT. Each numeric value at the top level of the JSON object (or directly
+        under each of ``parent_keys``) becomes one scalar named after its key; the
+        server does not keep the file. Midas removed this method in 2016.
+
+        :param token: API token of the caller
+        :param filepath: path of the JSON file, or an open binary file object
+        :param community_id: id of the community the producer belongs to
+        :param producer_display_name: display name of the producer
+        :param metric_name: metric name sent along with the results
+        :param producer_revision: source revision of the producer that made the results
+        :param submit_time: when the results were submitted, in a form PHP's
+            ``strtotime()`` reads
+        :param config_item_id: (optional) id of the configuration item the results
+            depend on
+        :param test_dataset_id: (optional) id of the test dataset item they were
+            measured on
+        :param truth_dataset_id: (optional) id of the ground-truth item they were
+            compared with
+        :param parent_keys: (optional) ``;``-separated paths of the objects holding the
+            numbers, with ``.`` between nesting levels as in JavaScript
+        :param silent: (optional) when true, no threshold e-mail notification is sent
+        :param unofficial: (optional) when true, the scalars are unofficial and only the
+            submitter sees them
+        :param build_results_url: (optional) link to the build results behind the values
+        :param branch: (optional) source branch of the producer
+        :param params: (optional) key/value pairs to show next to the values (sent as JSON)
         :type params: dict
-        :param extra_urls: (optional) Other URL's that should be displayed with with
-            this scalar result. Each element of the list should be a dict with the
-            following keys: label, text, href
+        :param extra_urls: (optional) further links to show with the values, each a dict
+            with ``label``, ``text`` and ``href`` (sent as JSON)
         :type extra_urls: list of dicts
-        :returns: The list of scalars that were created.
+        :returns: the records of the scalars created
         :rtype: list[dict]
         """
         params = dict(token=token, community_id=community_id,

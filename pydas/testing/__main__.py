@@ -9,9 +9,9 @@ import threading
 from pydas.testing.server import MidasServer
 
 
-def parse_args(argv):
-    """Parse the command line."""
-    parser = argparse.ArgumentParser(prog='python -m pydas.testing',
+def parse_args(argv, prog='python -m pydas.testing'):
+    """Parse the command line (``prog`` names the command in ``--help``)."""
+    parser = argparse.ArgumentParser(prog=prog,
                                      description='Run an embedded Midas Server 3.4.2.')
     parser.add_argument('--host', default='127.0.0.1', help='address to bind')
     parser.add_argument('--port', type=int, default=0, help='port (0: any free port)')
@@ -22,12 +22,13 @@ def parse_args(argv):
     return parser.parse_args(argv)
 
 
-def main(argv=None):
+def main(argv=None, prog='python -m pydas.testing'):
     """Serve until SIGINT or SIGTERM; return the exit status (0).
 
     :param argv: the arguments (default: ``sys.argv[1:]``)
+    :param prog: the command's name in its usage and ``--help``
     """
-    args = parse_args(sys.argv[1:] if argv is None else argv)
+    args = parse_args(sys.argv[1:] if argv is None else argv, prog)
     stopping = threading.Event()
     previous = {number: signal.signal(number, lambda *_: stopping.set())
                 for number in (signal.SIGINT, signal.SIGTERM)}
