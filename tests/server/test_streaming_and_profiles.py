@@ -1,4 +1,4 @@
-"""Server fixes: streamed uploads (stream and multipart), sendfile downloads, fatal error
+"""Streamed uploads (stream and multipart), sendfile downloads, fatal error
 locations, the tracker_legacy profile and several-folder downloads."""
 
 import hashlib
