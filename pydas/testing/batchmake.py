@@ -61,12 +61,12 @@ def _pick(row, fields):
 
 @api_method('midas.batchmake.add.condor.dag', module=MODULE)
 def add_condor_dag(call):
-    """Add a condorDag entry to the specified batchmake task.
+    """Record a Condor DAG under one of the caller's batchmake tasks.
 
-    :param batchmaketaskid: The id of the batchmake task for this dag
-    :param dagfilename: The filename of the dagfile
-    :param outfilename: The filename of the dag processing output
-    :returns: The created CondorDagDao
+    :param batchmaketaskid: id of the caller's task that gets the DAG
+    :param dagfilename: name of the DAG description file
+    :param outfilename: name of the file DAGMan writes its output to
+    :returns: the new DAG row
     """
     for name in ('batchmaketaskid', 'dagfilename', 'outfilename'):
         call.require(name, module=True)
@@ -80,15 +80,15 @@ def add_condor_dag(call):
 
 @api_method('midas.batchmake.add.condor.job', module=MODULE)
 def add_condor_job(call):
-    """Add a condorJob entry to the first condorDag of the specified batchmake task.
+    """Record a Condor job under the oldest DAG of one of the caller's batchmake tasks.
 
-    :param batchmaketaskid: The id of the batchmake task for this job
-    :param jobdefinitionfilename: The name of the condor job definition file
-    :param outputfilename: The name of the condor output file for this job
-    :param errorfilename: The name of the condor error file for this job
-    :param logfilename: The name of the condor log file for this job
-    :param postfilename: The name of the condor post script file for this job
-    :returns: The created CondorJobDao
+    :param batchmaketaskid: id of the caller's task (it must already have a DAG)
+    :param jobdefinitionfilename: name of the job's submit description
+    :param outputfilename: name of the file that gets the job's standard output
+    :param errorfilename: name of the file that gets the job's standard error
+    :param logfilename: name of the job's Condor log
+    :param postfilename: name of the log of the job's post script
+    :returns: the new job row
     """
     names = ('batchmaketaskid', 'jobdefinitionfilename', 'outputfilename', 'errorfilename',
              'logfilename', 'postfilename')

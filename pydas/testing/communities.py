@@ -65,15 +65,16 @@ def create_community(store, creator, name, description='', privacy='Public',
 
 @api_method('midas.community.create')
 def community_create(call):
-    """Create a new community or update an existing one using the uuid.
+    """Make a community (admins only), or edit the one whose uuid is given.
 
     :param token: Authentication token
-    :param name: The community name
-    :param description: (Optional) The community description
-    :param uuid: (Optional) Uuid of the community. If none is passed, will generate one.
-    :param privacy: (Optional) Default 'Public', possible values [Public|Private].
-    :param canjoin: (Optional) Default 'Everyone', possible values [Everyone|Invitation].
-    :returns: The community dao that was created
+    :param name: name of the community
+    :param description: (Optional) free text shown with it
+    :param uuid: (Optional) a uuid to address an existing community; a new one gets a
+        fresh uuid when this is absent
+    :param privacy: (Optional) 'Public' (the default) or 'Private'
+    :param canjoin: (Optional) 'Everyone' (the default) or 'Invitation'
+    :returns: the community as stored
     """
     name, user, existing = create_or_update(call, 'community', 'Unable to find user')
     store = call.store

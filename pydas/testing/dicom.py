@@ -53,7 +53,7 @@ def revision_json(revision):
 def extract(call):
     """Extract the dicom metadata from a revision.
 
-    :param item: the id of the item to be extracted
+    :param item: id of the item whose head revision is read
     :returns: the id of the revision
     """
     item_id = call.require('item')

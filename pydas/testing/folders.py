@@ -34,12 +34,12 @@ def folder_create(call):
     :param token: Authentication token
     :param name: The name of the folder to create
     :param description: (Optional) The description of the folder
-    :param uuid: (Optional) Uuid of the folder. If none is passed, will generate one.
-    :param privacy: (Optional) Default 'Public', possible values [Public|Private].
+    :param uuid: (Optional) Uuid of the folder; a new folder gets a fresh one when absent
+    :param privacy: (Optional) 'Public' (the default) or 'Private'
     :param parentid: The id of the parent folder. Set this to -1 to create a top level user
         folder.
-    :param reuseExisting: (Optional) If this parameter is set, will just return the
-        existing folder if there is one with the name provided
+    :param reuseExisting: (Optional) when present, an existing same-named child of the
+        parent is not an error: its id is answered
     :returns: The folder object that was created
     """
     name, user, existing = create_or_update(call, 'folder', 'Cannot create folder anonymously')
@@ -150,7 +150,7 @@ def folder_delete(call):
 
 @api_method('midas.folder.move')
 def folder_move(call):
-    """Move a folder to the destination folder.
+    """Give a folder a new parent folder.
 
     :param token: Authentication token
     :param id: The id of the folder

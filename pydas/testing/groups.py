@@ -82,7 +82,7 @@ def group_remove_user(call):
 def group_add(call):
     """Add a group associated with a community, requires admin privileges on the community.
 
-    :param community_id: the id of the community the group will associate with
+    :param community_id: id of the community that gets the group
     :param name: the name of the new group
     :returns: group_id of the newly created group on success
     """

@@ -58,7 +58,7 @@ def item_create(call):
     :param parentid: The id of the parent folder. Only required for creating a new item
     :param name: The name of the item to create
     :param description: (Optional) The description of the item
-    :param uuid: (Optional) Uuid of the item. If none is passed, will generate one.
+    :param uuid: (Optional) Uuid of the item; a new item gets a fresh one when absent
     :param privacy: (Optional) [Public|Private], default will inherit from parent folder
     :param updatebitstream: (Optional) If set, the bitstream's name will be updated
         simultaneously with the item's name if and only if the item has already existed and
@@ -139,13 +139,13 @@ def item_delete(call):
 
 @api_method('midas.item.getmetadata')
 def item_getmetadata(call):
-    """Get the metadata associated with an item.
+    """Answer the metadata of one revision of an item (the head by default).
 
     :param token: (Optional) Authentication token
-    :param id: The id of the item
-    :param revision: (Optional) Revision of the item. Defaults to latest revision
-    :returns: the sought metadata array on success, will fail if there are no revisions or
-        the specified revision is not found
+    :param id: id of the item
+    :param revision: (Optional) revision number to read instead of the head
+    :returns: the revision's metadata rows; an error when the item has no revision or not
+        the one asked for
     """
     item_id = call.require('id')
     user = call.user
@@ -157,18 +157,16 @@ def item_getmetadata(call):
 
 @api_method('midas.item.setmetadata')
 def item_setmetadata(call):
-    """Set a metadata field on an item.
+    """Store one metadata value on a revision of an item (the head by default).
 
     :param token: Authentication token
-    :param itemId: The id of the item
-    :param element: The metadata element
-    :param value: The metadata value for the field
-    :param qualifier: (Optional) The metadata qualifier. Defaults to empty string.
-    :param type: (Optional) The metadata type (integer constant). Defaults to MIDAS_METADATA_TEXT
-        type (0).
-    :param revision: (Optional) Revision of the item. Defaults to latest revision.
-    :returns: true on success, will fail if there are no revisions or the specified revision
-        is not found.
+    :param itemId: id of the item
+    :param element: metadata element, e.g. ``contributor``
+    :param value: value to store
+    :param qualifier: (Optional) metadata qualifier; empty when absent
+    :param type: (Optional) metadata type number; 0 (text) when absent
+    :param revision: (Optional) revision number to write instead of the head
+    :returns: true; an error when the item has no revision or not the one asked for
     """
     item_id = call.require('itemId')
     element = call.require('element')
@@ -204,12 +202,12 @@ def check_destination(call, user, item_id, item_level):
 
 @api_method('midas.item.share')
 def item_share(call):
-    """Share an item to the destination folder.
+    """Put an item into one more folder, keeping it where it already is.
 
     :param token: Authentication token
-    :param id: The id of the item
-    :param dstfolderid: The id of destination folder where the item is shared to
-    :returns: The item object
+    :param id: id of the item
+    :param dstfolderid: id of the folder that gains the item
+    :returns: the item
     """
     item_id = call.require('id')
     call.require('dstfolderid')
@@ -233,13 +231,13 @@ def item_share(call):
 
 @api_method('midas.item.move')
 def item_move(call):
-    """Move an item from the source folder to the destination folder.
+    """Take an item out of one of its folders and put it into another.
 
     :param token: Authentication token
-    :param id: The id of the item
-    :param srcfolderid: The id of source folder where the item is located
-    :param dstfolderid: The id of destination folder where the item is moved to
-    :returns: The item object
+    :param id: id of the item
+    :param srcfolderid: id of the folder the item leaves
+    :param dstfolderid: id of the folder the item joins
+    :returns: the item
     """
     item_id = call.require('id')
     source_id = call.require('srcfolderid')
@@ -266,13 +264,13 @@ def item_move(call):
 @api_method('midas.item.searchbynameandfolder')
 @api_method('midas.item.searchbynameandfoldername')
 def item_search(call):
-    """Return all items with a given name (optionally in a folder given by id or name).
+    """Find the readable items named exactly ``name``, optionally only in one folder.
 
     :param token: (Optional) Authentication token
-    :param name: The name of the item to search by
-    :param folderId: (Optional) The id of the parent folder to search by
-    :param folderName: (Optional) The name of the parent folder to search by
-    :returns: A list of all items with the given name
+    :param name: exact item name to look for
+    :param folderId: (Optional) only items in the folder with this id
+    :param folderName: (Optional) only items in a folder with this name
+    :returns: ``{'items': [...]}``, in id order
     """
     name = call.require('name')
     user = call.user
@@ -365,19 +363,16 @@ def _sort_results(results, order):
 
 @api_method('midas.link.create')
 def link_create(call):
-    """Create a link bitstream (POST).
+    """Make a new item in a folder whose only bitstream points at a URL (POST only).
 
     :param token: Authentication token
-    :param folderid: The id of the folder in which to create a new item that will contain
-        the link. The new item will have the same name as the URL unless an item name is
-        supplied.
-    :param url: The URL of the link you will create, will be used as the name of the
-        bitstream and of the item (unless an item name is supplied).
-    :param itemname: (Optional) The name of the newly created item, if not supplied, the
-        item will have the same name as the URL.
-    :param length: (Optional) The length in bytes of the file to which the link points.
-    :param checksum: (Optional) The MD5 checksum of the file to which the link points.
-    :returns: The item information of the item created.
+    :param folderid: id of the folder that gets the new item
+    :param url: absolute URL the bitstream points at; it also names the bitstream, and the
+        item unless ``itemname`` is given
+    :param itemname: (Optional) name for the new item instead of the URL
+    :param length: (Optional) size in bytes announced for the linked file; 0 when absent
+    :param checksum: (Optional) MD5 announced for the linked file
+    :returns: the new item
     """
     if call.verb != 'POST':
         raise ApiError(-153, 'POST method required')

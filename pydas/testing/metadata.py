@@ -121,7 +121,7 @@ def item_addmetadata(call):
     :param itemid: The id of the item
     :param metadata: JSON list of objects with ``element``, ``value`` and optionally
         ``qualifier`` and ``type``
-    :param revision: (Optional) Revision of the item. Defaults to latest revision
+    :param revision: (Optional) revision number to write instead of the head
     :returns: the item object
     """
     call.require('itemid')
@@ -155,9 +155,9 @@ def item_deletemetadata(call):
     :param token: Authentication token
     :param itemid: The id of the item
     :param element: The metadata element
-    :param qualifier: (Optional) The metadata qualifier. Defaults to empty string
-    :param type: (Optional) The metadata type (integer constant). Defaults to text (0)
-    :param revision: (Optional) Revision of the item. Defaults to latest revision
+    :param qualifier: (Optional) metadata qualifier; empty when absent
+    :param type: (Optional) metadata type number; 0 (text) when absent
+    :param revision: (Optional) revision number to change instead of the head
     :returns: true on success, false if the metadata field does not exist
     """
     call.require('itemid')

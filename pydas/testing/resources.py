@@ -121,7 +121,7 @@ def item_duplicate(call):
 
     :param token: Authentication token
     :param id: The id of the item
-    :param dstfolderid: The id of destination folder where the item is duplicated to
+    :param dstfolderid: id of the folder that gets the copy
     :returns: The item object that was created
     """
     item_id = call.require('id')

@@ -85,11 +85,10 @@ def search(store, user, query, limit):
 
 @api_method('midas.solr.search.advanced', module=MODULE)
 def search_advanced(call):
-    """Create a big thumbnail for the given bitstream with the given width. It is used as the
-    main image of the given item and shown in the item view page.
+    """Answer the readable items that match a Lucene query, best first, up to ``limit``.
 
-    (The first paragraph is the server's own, copy-pasted, help text.) Search
-    items with a Lucene query.
+    (The recorded server's help text for this method wrongly describes thumbnail
+    creation; ``methodhelp`` keeps it as recorded.)
 
     :param token: (Optional) Authentication token
     :param query: The Lucene search query

@@ -38,9 +38,9 @@ def version(call):
 
 @api_method('midas.modules.list')
 def modules_list(call):
-    """Get the enabled modules on the server.
+    """Name the modules this server has switched on.
 
-    :returns: List of enabled modules on the server
+    :returns: ``{'modules': [...]}``, core pseudo-modules first
     """
     return {'modules': enabled_modules(call.server)}
 

@@ -87,14 +87,13 @@ def set_small_thumbnail(store, item_id, image):
 
 @api_method('midas.thumbnailcreator.create.big.thumbnail', module=MODULE)
 def create_big_thumbnail(call):
-    """Create a big thumbnail for the given bitstream with the given width. It is used as the
-    main image of the given item and shown in the item view page.
+    """Scale an image bitstream to ``width`` pixels wide and make it the item's large thumbnail.
 
     :param bitstreamId: The bitstream to create the thumbnail from
     :param itemId: The item to set the thumbnail on
-    :param width: (Optional) The width in pixels to resize to (aspect ratio will be
-        preserved). Defaults to 575
-    :returns: The ItemthumbnailDao object that was created
+    :param width: (Optional) target width in pixels, 575 when absent; the height follows
+        the image's proportions
+    :returns: the new item thumbnail row
     """
     item = _writable_item(call)
     # Midas neither validates nor permission-checks the bitstream: an unknown one
@@ -131,12 +130,10 @@ def _record_big_thumbnail(store, item_id, thumbnail_id):
 
 @api_method('midas.thumbnailcreator.create.small.thumbnail', module=MODULE)
 def create_small_thumbnail(call):
-    """Create a 100x100 small thumbnail for the given item. It is used for preview purpose and
-    displayed in the 'preview' and 'thumbnails' sidebar sections.
+    """Make a 100x100 thumbnail of the first file of the item's head revision, for the item.
 
     :param itemId: The item to set the thumbnail on
-    :returns: The Item object (with the new thumbnail_id) and the path where the newly created
-        thumbnail is stored
+    :returns: the item, whose ``thumbnail_id`` now names the new thumbnail
     """
     item = _writable_item(call)
     revision = call.store.head_revision(item['item_id'])

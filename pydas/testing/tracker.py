@@ -270,8 +270,8 @@ def item_associate(call):
     given instead of ``submissionUuid``, as pre-2016 servers required.
 
     :param submissionUuid: the uuid of the submission to associate the item with
-    :param itemId: The id of the item to associate with the submission
-    :param label: The label describing the nature of the association
+    :param itemId: id of the item to attach to the submission
+    :param label: Free text saying what the item is to the submission
     :param testDatasetId: (Optional) the id for the test dataset
     :param truthDatasetId: (Optional) the id of the truth dataset
     :param configItemId: (Optional) the id of the config dataset
@@ -298,25 +298,21 @@ def item_associate(call):
 def scalar_add(call):
     """throws Exception
 
-    (The first paragraph and the parameter texts are the server's own help, as
-    ``midas.methods.list`` shows it.) Create a new scalar data point. With
-    ``tracker_legacy``, a call with ``submitTime`` uses the pre-2016 interface
-    (see the module docstring).
+    (The first paragraph is the server's own help, as ``midas.methods.list``
+    shows it.) Add one value to a trend of a producer. With ``tracker_legacy``,
+    a call with ``submitTime`` uses the pre-2016 interface (see the module
+    docstring).
 
-    :param communityId: The id of the community that owns the producer
-    :param producerDisplayName: The display name of the producer
-    :param metricName: The metric name that identifies which trend this point belongs to
+    :param communityId: id of the producer's community
+    :param producerDisplayName: name the producer is shown under
+    :param metricName: name of the trend the value belongs to
     :param value: The value of the scalar
     :param submissionUuid: the uuid of the submission. If a submission does not exist with
         the specified uuid, onewill be created
-    :param configItemId: (Optional) If this value pertains to a specific configuration item,
-        pass its id here
-    :param testDatasetId: (Optional) If this value pertains to a specific test dataset, pass
-        its id here
-    :param truthDatasetId: (Optional) If this value pertains to a specific ground truth
-        dataset, pass its id here
-    :param unit: (Optional) If passed, the unit of the scalar value that identifies which
-        trend this point belongs to
+    :param configItemId: (Optional) id of the configuration item the value was measured with
+    :param testDatasetId: (Optional) id of the test data item the value was measured on
+    :param truthDatasetId: (Optional) id of the ground truth item the value was compared to
+    :param unit: (Optional) unit of the value; part of what selects the trend
     :returns: The scalar DAO that was created
     """
     # submitTime is no 2019 parameter: a caller sending it speaks the old interface
@@ -404,7 +400,7 @@ def submission_add(call):
 
     :param communityId: The community attached to the producer
     :param producerDisplayName: Displayed name of the producer
-    :param producerRevision: The repository revision of the producer that produced this value
+    :param producerRevision: source revision the producer was built from
     :param branch: The branch name within the source repository
     :param uuid: (Optional) A unique identifier for the submission. If none is passed, one
         will be generated
@@ -502,9 +498,9 @@ def results_upload_json(call):
 
     Only served with ``tracker_legacy`` (removed from Midas in March 2016).
 
-    :param communityId: The id of the community that owns the producer
-    :param producerDisplayName: The display name of the producer
-    :param producerRevision: The repository revision of the producer
+    :param communityId: id of the producer's community
+    :param producerDisplayName: name the producer is shown under
+    :param producerRevision: source revision the producer was built from
     :param submitTime: (Optional) the submit time, default now
     :param parentKeys: (Optional) ``;``-separated dotted paths of the objects to read
     :returns: the list of created scalars

@@ -27,7 +27,7 @@ def upload_generatetoken(call):
     :param itemdescription: (Optional) If passing folderid, the description of the new item.
     :param filename: The filename of the file you will upload, will be used as the
         bitstream's name.
-    :param checksum: (Optional) The md5 checksum of the file to be uploaded.
+    :param checksum: (Optional) MD5 of the content; a known one answers an empty token
     :returns: An upload token that can be used to upload a file. If checksum is passed and
         the token returned is blank, the server already has this file and there is no need
         to follow this call with a call to upload.perform.
@@ -107,18 +107,18 @@ def _placeholder(store, upload_token):
 
 @api_method('midas.upload.perform')
 def upload_perform(call):
-    """Upload a file to the server. PUT or POST is required.
+    """Receive the content for an upload token (PUT or POST) and add it to the token's item.
 
-    :param uploadtoken: The upload token (see <b>midas.upload.generatetoken</b>)
-    :param filename: The name of the bitstream that will be added to the item
-    :param length: The length in bytes of the file being uploaded
-    :param mode: (Optional) Stream or multipart. Default is stream
-    :param revision: (Optional) If set, will add a new file into the existing passed
-        revision number. If set to "head", will add a new file into the most recent revision.
-        Otherwise, a new revision is created.
-    :param changes: (Optional) The changes field on the affected item revision
-    :param license: (Optional) The license for the revision
-    :returns: The item information of the item created or changed
+    :param uploadtoken: token from ``midas.upload.generatetoken``
+    :param filename: name of the new bitstream
+    :param length: total size in bytes of the file
+    :param mode: (Optional) ``stream`` (the body is the content; the default) or
+        ``multipart`` (a form upload)
+    :param revision: (Optional) a revision number or ``head`` to add the file to that
+        revision; without it the file starts a new revision
+    :param changes: (Optional) change note stored on the revision
+    :param license: (Optional) license of the revision
+    :returns: the item that received the file
     """
     upload_token = call.require('uploadtoken')
     filename = call.require('filename')
