@@ -21,7 +21,7 @@ import urllib3
 
 from pydas import wire
 from pydas.exceptions import InvalidToken, ParseError, PydasException, RequestError
-from pydas.text import repair_text
+from pydas.text import has_non_ascii_text, repair_text
 from pydas.transport import (CHUNK_SIZE, Transport, filename_from_disposition, parse_envelope,
                              redact_params, redact_url, secret_values)
 
@@ -113,8 +113,10 @@ class _DownloadBody(object):
         if fp is not None and hasattr(fp, 'readinto') and response.headers.get(
                 'Content-Encoding', 'identity').lower() == 'identity':
             self._read_into = fp.readinto
+            self._fp = fp
         else:
             self._read_into = self._read_decoded
+            self._fp = None
 
     def __iter__(self):
         try:
@@ -161,7 +163,16 @@ class _DownloadBody(object):
                             response=self._response)
 
     def close(self):
-        """Close the connection of the download (idempotent)."""
+        """Free the connection of the download (idempotent).
+
+        A body read to its end leaves a connection the next request can reuse;
+        reading past urllib3 hides that from it, so the connection is handed back
+        to the pool here. Any other connection is closed (unread bytes, or a body
+        shorter than its ``Content-Length`` announced, would corrupt the next answer).
+        """
+        if self._fp is not None and self._fp.isclosed():
+            # http.client closes its response once it has read Content-Length bytes.
+            self._raw.release_conn()
         self._response.close()
 
 
@@ -308,12 +319,13 @@ class BaseDriver(object):
                                            + method, secrets, **options)
             with response:
                 data = parse_envelope(response, method, secrets)
+                repair = has_non_ascii_text(response.content)
         except PydasException as exc:
             self._log('%s: failed after %.3f s: %s', method, time.monotonic() - started, exc)
             raise
         if level:
             logger.log(level, '%s: ok in %.3f s', method, time.monotonic() - started)
-        return repair_text(data)
+        return repair_text(data) if repair else data
 
     def login_with_api_key(self, email, api_key, application='Default'):
         """Exchange an API key for an API token. Calls ``midas.login``.

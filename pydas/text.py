@@ -30,3 +30,16 @@ def repair_text(value):
     if isinstance(value, list):
         return [repair_text(item) for item in value]
     return value
+
+
+def has_non_ascii_text(json_body):
+    """Tell whether a JSON document may hold a non-ASCII string (one to repair).
+
+    Cheaper than walking the decoded document: a non-ASCII character is either
+    raw UTF-8 or a ``\\u`` escape.
+
+    :param json_body: the raw JSON text
+    :type json_body: bytes
+    :rtype: bool
+    """
+    return not json_body.isascii() or b'\\u' in json_body

@@ -2,6 +2,7 @@
 
 import hashlib
 import io
+import logging
 import tracemalloc
 
 import pytest
@@ -147,3 +148,43 @@ def test_filename_from_disposition(header, name):
 ])
 def test_repair_text(value, repaired):
     assert repair_text(value) == repaired
+
+
+def connections_opened(caplog):
+    """Connections urllib3 opened (new, or again after one was closed) while ``caplog`` ran."""
+    return sum(1 for record in caplog.records if record.name == 'urllib3.connectionpool'
+               and record.getMessage().startswith(('Starting new', 'Resetting dropped')))
+
+
+def uploaded_bitstream(comm, token, item_id, content):
+    comm.perform_upload(comm.generate_upload_token(token, item_id, 'c.bin'), 'c.bin',
+                        filepath=io.BytesIO(content))
+    return comm.item_get(token, item_id)['revisions'][-1]['bitstreams'][0]['bitstream_id']
+
+
+def test_downloads_read_to_the_end_reuse_the_connection(comm, token, item_id, caplog):
+    content = bytes(range(256)) * 40
+    bitstream_id = uploaded_bitstream(comm, token, item_id, content)
+    caplog.set_level(logging.DEBUG, logger='urllib3.connectionpool')
+    for _ in range(3):
+        _, body = comm.stream_bitstream(bitstream_id, token=token)
+        assert b''.join(body) == content
+        assert comm.item_get(token, item_id)['item_id'] == item_id
+    assert connections_opened(caplog) == 0
+
+
+def test_downloads_not_read_to_the_end_close_the_connection(comm, token, item_id, caplog):
+    content = bytes(range(256)) * 40
+    bitstream_id = uploaded_bitstream(comm, token, item_id, content)
+    caplog.set_level(logging.DEBUG, logger='urllib3.connectionpool')
+    _, body = comm.stream_bitstream(bitstream_id, token=token)
+    assert body.readinto(bytearray(10)) == 10
+    body.close()
+    # With an offset the server announces the whole size: what follows the body is unknown.
+    _, body = comm.stream_bitstream(bitstream_id, token=token, offset=1000)
+    assert b''.join(body) == content[1000:]
+    # Neither connection was reused: the next answers are whole and right.
+    assert comm.item_get(token, item_id)['item_id'] == item_id
+    _, body = comm.stream_bitstream(bitstream_id, token=token)
+    assert b''.join(body) == content
+    assert connections_opened(caplog) == 2

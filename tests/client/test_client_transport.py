@@ -9,7 +9,7 @@ import requests
 from pydas import exceptions
 from pydas.core import Communicator
 from pydas.drivers import CoreDriver, TrackerDriver
-from pydas.transport import READ_ONLY_METHODS, Retry, Timeout, redact_url
+from pydas.transport import READ_ONLY_METHODS, Retry, Timeout, is_secret, redact_url
 
 from .helpers import last_call
 
@@ -220,3 +220,47 @@ def test_a_callers_session_keeps_reading_the_environment(server):
         comm.get_server_version()
     assert session.trust_env is True
     session.close()
+
+
+def masked(params):
+    """``params`` without the values of secrets (a reset server hands out new ones)."""
+    return {name: '*' if is_secret(name) else value for name, value in params.items()}
+
+
+def test_own_session_and_callers_session_send_the_same_requests(server, tmp_path):
+    """Our session's calls skip Session.request; the server must not see a difference."""
+    empty = tmp_path / 'empty.bin'
+    empty.write_bytes(b'')
+    seen = {}
+    for name, session in (('own', None), ('caller', requests.Session())):
+        server.reset()
+        with Communicator(server.url, session=session) as comm:
+            token = comm.login_with_api_key(server.admin_email, server.admin_api_key)
+            private = [f for f in comm.list_user_folders(token) if f['name'] == 'Private'][0]
+            folder = comm.create_folder(token, 'Grüße & a+b=c', private['folder_id'],
+                                        description='x y', reuse_existing=None)
+            item = comm.create_item(token, 'e', folder['folder_id'])
+            upload_token = comm.generate_upload_token(token, item['item_id'], 'e b.bin')
+            comm.perform_upload(upload_token, 'e b.bin', filepath=str(empty))
+            bitstream = comm.item_get(token, item['item_id'])['revisions'][-1]['bitstreams'][0]
+            assert b''.join(comm.stream_bitstream(bitstream['bitstream_id'], token)[1]) == b''
+        if session is not None:
+            session.close()
+        seen[name] = [(call.verb, call.method, masked(call.query), masked(call.form),
+                       {header: call.headers.get(header)
+                        for header in ('Content-Type', 'Content-Length', 'Transfer-Encoding')})
+                      for call in server.calls]
+    assert seen['own'] == seen['caller']
+    assert folder['name'] == 'Grüße & a+b=c' and int(bitstream['sizebytes']) == 0
+
+
+def test_changes_to_the_own_session_are_honoured(server, comm):
+    hooked = []
+    comm.session.headers['X-Pipeline'] = 'nightly'
+    comm.get_server_version()
+    assert last_call(server, 'midas.version').headers['X-Pipeline'] == 'nightly'
+    comm.session.hooks['response'].append(lambda response, **kwargs: hooked.append(response))
+    comm.session.auth = ('proxy-user', 'proxy-pass')
+    comm.list_modules()
+    assert last_call(server, 'midas.modules.list').headers['Authorization'].startswith('Basic ')
+    assert len(hooked) == 1
