@@ -41,6 +41,7 @@ import requests
 
 import common
 from common import MiB
+from pydas.checksums import file_md5
 
 LATENCY_RATIO_TARGET = 1.15
 SMALL_FILES_SPEEDUP_TARGET = 1.5
@@ -253,7 +254,7 @@ def bench_big_file(server, work_dir, size, jobs, summary):
     os.remove(source)
     bitstream = api.head_bitstream(token, item_id)
     down = run_child('driver-download', *credentials, bitstream['bitstream_id'], downloaded)
-    verified = bitstream['checksum'] == md5 and common.file_md5(downloaded) == md5
+    verified = bitstream['checksum'] == md5 and file_md5(downloaded)[0] == md5
     os.remove(downloaded)
     report_big('drivers', size, dict(upload=up, download=down), curl, verified, summary)
 
@@ -265,7 +266,7 @@ def bench_big_file(server, work_dir, size, jobs, summary):
     down = run_child('api-download', *credentials, user_path + '/Private/big_api.bin',
                      target_dir, jobs)
     downloaded = os.path.join(target_dir, 'big_api.bin')
-    verified = os.path.isfile(downloaded) and common.file_md5(downloaded) == md5
+    verified = os.path.isfile(downloaded) and file_md5(downloaded)[0] == md5
     shutil.rmtree(target_dir)
     report_big('pydas.upload/download', size, dict(upload=up, download=down), curl,
                verified, summary)

@@ -162,14 +162,6 @@ def write_small_files(directory, count, seed, min_size=KiB, max_size=16 * KiB):
     return files
 
 
-def file_md5(path):
-    digest = hashlib.md5()
-    with open(path, 'rb') as source:
-        for chunk in iter(lambda: source.read(MiB), b''):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def compare_trees(expected, directory):
     """Return the number of files in ``expected`` ({name: bytes}) that differ or are missing."""
     bad = 0

@@ -20,18 +20,13 @@ import pydas
 from pydas import config
 from pydas import progressbar
 from pydas import serverpaths
-from pydas.core import Communicator
 from pydas.exceptions import PydasException, ResponseError, TransferError
 from pydas.session import Client
-from pydas.transfer import TransferResult, finish
+from pydas.transfer import DEFAULT_JOBS, TransferResult, finish
 
 ENV_URL = 'MIDAS_URL'
 ENV_EMAIL = 'MIDAS_EMAIL'
 ENV_API_KEY = 'MIDAS_API_KEY'
-
-# Midas answers midas.login with a short numeric id instead of a 32-character
-# token when the user must also give a one-time password (module mfa).
-MFA_TOKEN_ID_MAX_LENGTH = 10
 
 
 class CommandError(Exception):
@@ -105,35 +100,32 @@ def require_credentials():
     return settings
 
 
-def log_in(communicator, email, api_key):
-    """Exchange an API key for a token, asking for a one-time password if needed.
+def ask_one_time_password():
+    """Ask for the one-time password of a user with a second factor."""
+    return prompt_secret('One-time password: ')
 
-    :returns: the API token
-    :rtype: string
+
+def log_in(client, email, api_key):
+    """Log ``client`` in with an API key, asking for a one-time password if needed.
+
     :raises CommandError: if the server refuses the credentials
     """
     try:
-        token = communicator.login_with_api_key(email, api_key)
-        if len(token) < MFA_TOKEN_ID_MAX_LENGTH:
-            token = communicator.mfa_otp_login(token, prompt_secret('One-time password: '))
+        client.login(email=email, api_key=api_key, ask_one_time_password=ask_one_time_password)
     except ResponseError as error:
-        raise refused(communicator, email, error) from error
-    return token
+        raise refused(client.communicator, email, error) from error
 
 
 def refused(communicator, email, error):
     """Return the error of a login the server answered with a failure."""
-    # A wrong API key makes Midas fail with code 0 and an empty message.
-    reason = one_line(error) if str(error).strip() else 'wrong e-mail address or API key'
     return CommandError('login refused by {0} for {1}: {2}'.format(communicator.url, email,
-                                                                   reason))
+                                                                   one_line(error)))
 
 
 def open_client(settings):
     """Return a logged-in :class:`pydas.session.Client` for the saved credentials."""
     client = Client(url=settings['url'])
-    token = log_in(client.communicator, settings['email'], settings['api_key'])
-    client.login(email=settings['email'], api_key=settings['api_key'], token=token)
+    log_in(client, settings['email'], settings['api_key'])
     return client
 
 
@@ -142,19 +134,20 @@ def open_client(settings):
 def command_login(args):
     """Ask for the server, e-mail and password (or API key), check them, save them."""
     environment = saved_settings()
-    url = (args.url or environment.get('url') or prompt('Server URL: ')).rstrip('/')
+    url = args.url or environment.get('url') or prompt('Server URL: ')
     if not url.startswith(('http://', 'https://')):
         raise CommandError('{0}: the server URL must start with https:// or http://'.format(url))
     email = args.email or environment.get('email') or prompt('Email: ')
-    with Communicator(url) as communicator:
-        communicator.get_server_version()  # a wrong URL fails before any secret is asked
+    with Client(url=url) as client:
+        url = client.communicator.url
+        client.communicator.get_server_version()  # a wrong URL fails before any secret is asked
         if os.environ.get(ENV_API_KEY):
             api_key = os.environ[ENV_API_KEY]
         elif args.api_key:
             api_key = prompt_secret('API key: ')
         else:
-            api_key = default_api_key(communicator, email, prompt_secret('Password: '))
-        log_in(communicator, email, api_key)
+            api_key = default_api_key(client.communicator, email, prompt_secret('Password: '))
+        log_in(client, email, api_key)
     path = config.save({'url': url, 'email': email, 'api_key': api_key})
     print('Logged in to {0} as {1}; settings saved in {2}'.format(url, email, path))
 
@@ -222,7 +215,7 @@ def list_entries(client, server_path):
     communicator, token = client.communicator, client.token
     if not server_path:
         return [entry_of('folder', folder) for folder in communicator.list_user_folders(token)]
-    resource = serverpaths.resolve(client, absolute_path(client, server_path))
+    resource = resolve_path(client, server_path)
     if resource.kind == 'item':
         return [entry_of('item', communicator.item_get(token, resource.id))]
     children = communicator.folder_children(token, resource.id)
@@ -230,20 +223,28 @@ def list_entries(client, server_path):
             [entry_of('item', item) for item in children['items']])
 
 
-def absolute_path(client, server_path):
-    """Return ``server_path`` made absolute: relative paths start in your home folder.
+def resolve_path(client, server_path):
+    """Return the folder or item ``server_path`` names; relative paths start in your home.
 
-    ``Private/scans`` becomes ``/users/<Firstname>_<Lastname>/Private/scans``.
+    ``Private/scans`` is ``/users/<Firstname>_<Lastname>/Private/scans``.
+
+    :rtype: pydas.serverpaths.Resource
     """
     if server_path.startswith('/'):
-        return server_path
-    user = client.communicator.get_user_by_email(client.email)
-    return '/users/{0}_{1}/{2}'.format(user['firstname'], user['lastname'], server_path)
+        return serverpaths.resolve(client, server_path)
+    home_id = client.communicator.get_user_by_email(client.email)['folder_id']
+    return serverpaths.resolve_relative(client, home_id, server_path)
 
 
 def destination(client, server_path):
-    """Return an upload destination: a top folder name as is, other paths made absolute."""
-    return server_path if '/' not in server_path else absolute_path(client, server_path)
+    """Return the folder an upload goes to: a top folder name of yours, or a path.
+
+    :rtype: pydas.serverpaths.Resource
+    """
+    if '/' in server_path:
+        return resolve_path(client, server_path)
+    return serverpaths.Resource(
+        'folder', serverpaths.resolve_destination(client, server_path), server_path)
 
 
 def entry_of(kind, resource):
@@ -276,10 +277,11 @@ def upload_each(client, args, progress):
     :raises pydas.exceptions.TransferError: if some files failed (the others are uploaded)
     """
     combined = TransferResult()
+    folder = destination(client, args.dest)
     for local in args.local:
         try:
             # The shell expanded any pattern already: a name is taken literally.
-            result = client.upload(glob.escape(local), destination=destination(client, args.dest),
+            result = client.upload(glob.escape(local), destination=folder,
                                    leaf_folders_as_items=args.leaf_folders_as_items,
                                    reuse_existing=args.reuse_existing, jobs=args.jobs,
                                    progress=progress)
@@ -295,7 +297,7 @@ def command_download(args):
     """Download a server folder or item, then summarise."""
     with open_client(require_credentials()) as client:
         run_transfer('download', args, lambda progress: client.download(
-            absolute_path(client, args.server_path), args.local_dir, jobs=args.jobs,
+            resolve_path(client, args.server_path), args.local_dir, jobs=args.jobs,
             progress=progress))
 
 
@@ -383,8 +385,9 @@ def build_parser():
     download.add_argument('server_path', metavar='SERVER_PATH')
     download.add_argument('local_dir', nargs='?', default='.', metavar='LOCAL_DIR')
     for transfer in (upload, download):
-        transfer.add_argument('--jobs', type=positive_int, default=4, metavar='N',
-                              help='files transferred at once (default: 4)')
+        transfer.add_argument('--jobs', type=positive_int, default=DEFAULT_JOBS, metavar='N',
+                              help='files transferred at once (default: {0})'.format(
+                                  DEFAULT_JOBS))
         transfer.add_argument('--quiet', action='store_true', help='no progress output')
 
     # Every other option goes to the server (see main), so --help is the server's.

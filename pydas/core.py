@@ -35,7 +35,7 @@ class Communicator(object):
     """
 
     def __init__(self, url, drivers=None, session=None, timeout=None, retry=None):
-        self._url = url
+        self._url = url.rstrip('/')
         self._transport = Transport(session=session, timeout=timeout, retry=retry)
         if drivers is None:
             drivers = [driver_class(url) for driver_class in DEFAULT_DRIVER_CLASSES]
@@ -114,7 +114,8 @@ class Communicator(object):
     def url(self):
         """Base URL of the Midas server that the drivers call.
 
-        :returns: the base URL given at construction or assigned since
+        :returns: the base URL given at construction or assigned since, without a
+            trailing slash
         :rtype: string
         """
         return self._url
@@ -123,10 +124,10 @@ class Communicator(object):
     def url(self, value):
         """Point every attached driver at another Midas server.
 
-        :param value: base URL of the server
+        :param value: base URL of the server (a trailing slash is dropped)
         :type value: string
         """
-        self._url = value
+        self._url = value.rstrip('/')
         for driver in self._drivers:
             driver.url = value
 

@@ -67,14 +67,15 @@ def round_trip(out, progress_stream, quiet, server, client, workdir):
     out.write('        {0}\n'.format(
         progressbar.summary('upload', result, time.monotonic() - started)))
 
+    dataset_folder = find_dataset_folder(client)
     step(out, 5, 'On the server, Private/dataset holds:')
-    show_server_tree(out, client, find_dataset_folder(client))
+    show_server_tree(out, client, dataset_folder)
 
     restored = os.path.join(workdir, 'restored')
     os.mkdir(restored)
     started = time.monotonic()
     with progressbar.reporter(progress_stream, quiet) as progress:
-        result = client.download_folder_recursive(find_dataset_folder(client)['folder_id'],
+        result = client.download_folder_recursive(dataset_folder['folder_id'],
                                                   restored, jobs=4, progress=progress)
     step(out, 6, 'Downloaded it to {0}:'.format(restored))
     out.write('        {0}\n'.format(

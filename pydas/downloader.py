@@ -22,13 +22,14 @@ import hashlib
 import logging
 import os
 
+from pydas.checksums import ReceivingMD5, file_md5, md5_state
 from pydas.exceptions import IncompleteTransfer, TokenRenewalFailed
 from pydas.localpaths import TEMPORARY_PREFIX, child_path, safe_name, unique_names
-from pydas.serverpaths import resolve
+from pydas.serverpaths import Resource, resolve
 from pydas.transfer import (
-    CHUNK_SIZE, DEFAULT_ATTEMPTS, DEFAULT_JOBS, Countdown, FileMeter, ProgressMeter,
-    ReceivingMD5, Skipped, TaskRunner, TransferResult, file_md5, finish, is_retryable,
-    retrying)
+    DEFAULT_ATTEMPTS, DEFAULT_JOBS, Countdown, FileMeter, ProgressMeter, Skipped, TaskRunner,
+    TransferResult, finish, is_retryable, retrying)
+from pydas.transport import CHUNK_SIZE
 
 logger = logging.getLogger('pydas')
 
@@ -72,8 +73,9 @@ def download_path(client, server_path, local_path='.', jobs=DEFAULT_JOBS, progre
 
     :param client: the client to download with
     :type client: pydas.session.Client
-    :param server_path: ``/users/<First>_<Last>/...`` or ``/communities/<Name>/...``
-    :type server_path: string
+    :param server_path: ``/users/<First>_<Last>/...`` or ``/communities/<Name>/...``, or
+        the :class:`pydas.serverpaths.Resource` found already
+    :type server_path: string | pydas.serverpaths.Resource
     :param local_path: directory to download into (created if missing)
     :type local_path: string
     :param jobs: files received at once
@@ -90,7 +92,8 @@ def download_path(client, server_path, local_path='.', jobs=DEFAULT_JOBS, progre
     :raises pydas.exceptions.TransferError: if some files failed (the others are downloaded)
     """
     client.verify_credentials()
-    resource = resolve(client, server_path)
+    resource = (server_path if isinstance(server_path, Resource)
+                else resolve(client, server_path))
     downloader = _Downloader(client, jobs, progress, attempts)
     if resource.kind == 'item':
         return downloader.download_item(resource.id, local_path)
@@ -125,7 +128,7 @@ class _Downloader(object):
 
     def download_folder(self, folder_id, directory):
         """Download the folder ``folder_id`` as a directory inside ``directory``."""
-        folder = self._authorized(
+        folder = self._client.with_token(
             lambda token: self._communicator.folder_get(token, folder_id))
         os.makedirs(directory, exist_ok=True)
         root = RemoteFolder(folder, child_path(directory, safe_name(folder['name'])))
@@ -154,7 +157,7 @@ class _Downloader(object):
 
     def _list_folder(self, remote):
         try:
-            children = self._authorized(lambda token: self._communicator.folder_children(
+            children = self._client.with_token(lambda token: self._communicator.folder_children(
                 token, remote.folder['folder_id']))
         except TokenRenewalFailed:
             raise
@@ -180,7 +183,7 @@ class _Downloader(object):
     def _describe_item(self, node):
         """Fetch the item with its revisions; keep the HEAD revision's bitstreams."""
         node.item = retrying(
-            lambda: self._authorized(
+            lambda: self._client.with_token(
                 lambda token: self._communicator.item_get(token, node.item_id)),
             self._attempts, node.path or str(node.item_id))
         revisions = node.item.get('revisions') or []
@@ -310,7 +313,7 @@ class _Downloader(object):
         Each buffer is received into, written from and hashed from in place.
         """
         offset = meter.position
-        _, body = self._authorized(lambda token: self._communicator.stream_bitstream(
+        _, body = self._client.with_token(lambda token: self._communicator.stream_bitstream(
             bitstream_id, token=token, offset=offset))
         try:
             while meter.position < size:
@@ -330,9 +333,6 @@ class _Downloader(object):
             body.close()
 
     # Helpers -----------------------------------------------------------------
-
-    def _authorized(self, operation):
-        return self._client.with_token(operation)
 
     def _make_directory(self, path, is_folder):
         """Create ``path``; an existing one is reused if allowed, a symbolic link never."""
@@ -377,14 +377,10 @@ def _has_content(path, size, checksum):
 
 def _partial_md5(path, size):
     """Return the MD5 state and length of what ``path`` holds (nothing if too long or absent)."""
-    digest = hashlib.md5()
     if not os.path.isfile(path):
-        return digest, 0  # created by the append that follows
+        return hashlib.md5(), 0  # created by the append that follows
     if os.path.getsize(path) > size:
         with open(path, 'wb'):
             pass
-        return digest, 0
-    with open(path, 'rb') as stream:
-        for chunk in iter(lambda: stream.read(CHUNK_SIZE), b''):
-            digest.update(chunk)
-    return digest, os.path.getsize(path)
+        return hashlib.md5(), 0
+    return md5_state(path)

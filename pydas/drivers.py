@@ -20,7 +20,7 @@ import requests
 import urllib3
 
 from pydas import wire
-from pydas.exceptions import InvalidToken, ParseError, PydasException, RequestError
+from pydas.exceptions import ParseError, PydasException, RequestError
 from pydas.text import has_non_ascii_text, repair_text
 from pydas.transport import (CHUNK_SIZE, Transport, filename_from_disposition, parse_envelope,
                              redact_params, redact_url, secret_values)
@@ -315,8 +315,8 @@ class BaseDriver(object):
             logger.log(level, '%s: %s %s', method, verb, redact_params(parameters))
         started = time.monotonic()
         try:
-            response = self.transport.send(method, verb, self._url + API_PATH + '?method='
-                                           + method, secrets, **options)
+            response = self.transport.send(method, verb, self.full_url + method, secrets,
+                                           **options)
             with response:
                 data = parse_envelope(response, method, secrets)
                 repair = has_non_ascii_text(response.content)
@@ -345,9 +345,29 @@ class BaseDriver(object):
         :rtype: string
         :raises pydas.exceptions.ResponseError: if Midas rejects the e-mail address or the key
         """
-        data = self._call('midas.login', dict(email=email, api_key=api_key,
+        answer = self.login(email, api_key, application)
+        return answer['token'] if 'token' in answer else answer['mfa_token_id']
+
+    def login(self, email, api_key, application='Default'):
+        """Exchange an API key for an API token and return Midas' whole answer.
+
+        Calls ``midas.login``. The answer holds ``token`` or, for an account
+        protected by a second factor, ``mfa_token_id`` (to give to
+        :meth:`MultiFactorAuthenticationDriver.mfa_otp_login`): the key tells
+        which, unlike the value returned by :meth:`login_with_api_key`.
+
+        :param email: e-mail address of the Midas account
+        :type email: string
+        :param api_key: one of the account's API keys
+        :type api_key: string
+        :param application: (optional) application name the key was created for
+        :type application: string
+        :returns: the ``data`` of the answer: ``token`` or ``mfa_token_id``, and more
+        :rtype: dict
+        :raises pydas.exceptions.ResponseError: if Midas rejects the e-mail address or the key
+        """
+        return self._call('midas.login', dict(email=email, api_key=api_key,
                                               application=application))
-        return data['token'] if 'token' in data else data['mfa_token_id']
 
     def _call(self, api_method, params=None, options=None):
         """Call ``api_method`` with Python-named ``params`` and keyword ``options``.
@@ -359,10 +379,9 @@ class BaseDriver(object):
             params.update(wire.known_options(api_method, options))
         return self.request(api_method, wire.encode(api_method, params))
 
-    def _put(self, api_method, params, options, stream, offset=0, progress=None):
-        """Stream ``stream`` from byte ``offset`` to its end as the body of ``api_method``."""
+    def _put(self, api_method, params, options, stream, size, offset=0, progress=None):
+        """Stream ``stream`` (``size`` bytes) from byte ``offset`` as the body of ``api_method``."""
         options = wire.known_options(api_method, options)
-        size = _stream_size(stream)
         stream.seek(offset)
         body = _UploadBody(stream, max(0, size - offset), progress)
         return self.request(api_method, wire.encode(api_method, dict(params, **options)),
@@ -1020,9 +1039,10 @@ class CoreDriver(BaseDriver):
         if not kwargs.pop('create_additional_revision', False):
             kwargs.setdefault('revision', 'head')
         with _open_binary(filepath) as stream:
-            params = dict(upload_token=upload_token, filename=filename,
-                          length=_stream_size(stream))
-            return self._put('midas.upload.perform', params, kwargs, stream, offset, progress)
+            size = _stream_size(stream)
+            params = dict(upload_token=upload_token, filename=filename, length=size)
+            return self._put('midas.upload.perform', params, kwargs, stream, size, offset,
+                             progress)
 
     def get_upload_offset(self, upload_token):
         """Ask how many bytes of an unfinished upload the server holds.
@@ -1079,10 +1099,12 @@ class CoreDriver(BaseDriver):
         ``/download/?bitstream=<id>&offset=<offset>`` that ``midas.bitstream.download``
         would redirect to. As in that redirect, the token travels in the URL, as
         ``authToken`` (HTTPS keeps it off the wire; every log line and message
-        redacts it). The controller answers a refusal with an HTML page and no code,
-        so on any HTTP error this falls back to :meth:`download_bitstream`, which
-        raises the API's own error (e.g. :class:`pydas.exceptions.InvalidToken`) or
-        succeeds if the refusal was passing.
+        redacts it). The controller answers a refusal with an HTML page and no code:
+        HTTP 4xx, or HTTP 500 for a bad ``authToken`` or a missing permission. On
+        those this falls back to :meth:`download_bitstream`, which raises the API's
+        own error (e.g. :class:`pydas.exceptions.InvalidToken`) or succeeds if the
+        refusal was passing. Any other server error (HTTP 502, 503, ...), which the
+        transport has retried already, raises.
 
         :param bitstream_id: id of the bitstream
         :type bitstream_id: int | long
@@ -1104,6 +1126,9 @@ class CoreDriver(BaseDriver):
         download = self.transport.send(api_method, 'GET', url, [token] if token else [],
                                        stream=True, allow_redirects=True,
                                        verify=self.verify_ssl_certificate, auth=self.auth)
+        if download.status_code > 500:
+            with download:
+                parse_envelope(download, api_method, [token] if token else [])
         if download.status_code >= 400:
             download.close()
             self._log('%s: the download controller answered HTTP %d; asking the API',
@@ -1359,9 +1384,9 @@ class TrackerDriver(BaseDriver):
     def create_submission(self, token, **kwargs):
         """Create a submission (one run of a producer, grouping its scalars).
 
-        Calls ``midas.tracker.submission.add`` (the name Midas 3.4.2 serves) and,
-        if the server does not have it, ``midas.tracker.submission.create`` (the
-        name the original pydas used).
+        Calls ``midas.tracker.submission.add``, the only name any Midas server
+        serves (``midas.tracker.submission.create``, which the original pydas
+        called, never existed).
 
         :param token: API token of the caller
         :type token: string
@@ -1391,12 +1416,7 @@ class TrackerDriver(BaseDriver):
         :returns: the new submission's record, including ``submission_id`` and ``uuid``
         :rtype: dict
         """
-        try:
-            return self._call('midas.tracker.submission.add', dict(token=token), kwargs)
-        except InvalidToken as exc:
-            if 'does not exist' not in exc.message:
-                raise
-            return self._call('midas.tracker.submission.create', dict(token=token), kwargs)
+        return self._call('midas.tracker.submission.add', dict(token=token), kwargs)
 
     def associate_item_with_scalar_data(self, token, item_id, scalar_id, label,
                                         submission_uuid=None):
@@ -1462,4 +1482,5 @@ class TrackerDriver(BaseDriver):
                       producer_display_name=producer_display_name, metric_name=metric_name,
                       producer_revision=producer_revision, submit_time=submit_time)
         with _open_binary(filepath) as stream:
-            return self._put('midas.tracker.results.upload.json', params, kwargs, stream)
+            return self._put('midas.tracker.results.upload.json', params, kwargs, stream,
+                             _stream_size(stream))

@@ -56,21 +56,38 @@ def resolve(client, server_path):
     return _descend(client, root, parts[2:], server_path)
 
 
+def resolve_relative(client, folder_id, relative_path):
+    """Return the folder or item a path names below a folder.
+
+    :param client: a logged-in client
+    :type client: pydas.session.Client
+    :param folder_id: id of the folder the path starts in (e.g. a user's home folder)
+    :type folder_id: int | string
+    :param relative_path: ``<folder>/.../<folder or item>``
+    :type relative_path: string
+    :rtype: Resource
+    :raises ServerPathNotFound: if nothing readable has that path
+    """
+    names = [part for part in relative_path.split('/') if part]
+    return _descend(client, Resource('folder', folder_id, ''), names, relative_path)
+
+
 def resolve_destination(client, destination):
     """Return the id of the folder an upload destination names.
 
     :param client: a logged-in client
     :type client: pydas.session.Client
-    :param destination: a top folder name of the user (``Private``, ``Public``...)
-        or an absolute server path of a folder
-    :type destination: string
+    :param destination: a top folder name of the user (``Private``, ``Public``...),
+        an absolute server path of a folder, or a folder :class:`Resource` found already
+    :type destination: string | Resource
     :rtype: string
     :raises ServerPathNotFound: if the destination is not a folder the user can see
     """
-    if destination.startswith('/'):
-        resource = resolve(client, destination)
+    if isinstance(destination, Resource) or destination.startswith('/'):
+        resource = (destination if isinstance(destination, Resource)
+                    else resolve(client, destination))
         if resource.kind != 'folder':
-            raise ServerPathNotFound('{0!r} is an item, not a folder'.format(destination))
+            raise ServerPathNotFound('{0!r} is an item, not a folder'.format(resource.name))
         return resource.id
     folders = client.with_token(client.communicator.list_user_folders)
     for folder in folders:

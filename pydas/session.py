@@ -33,6 +33,15 @@ _STATE_NAMES = (
     'item_download_callbacks', 'folder_download_callbacks', 'allow_existing_download_paths')
 
 
+def ask_one_time_password_on_terminal():
+    """Ask for the one-time password of a second factor without echo.
+
+    :returns: the one-time password
+    :rtype: string
+    """
+    return getpass.getpass('One-Time Password: ')
+
+
 class Client(object):
     """A connection to one Midas server as one user, with transfer callbacks.
 
@@ -42,6 +51,9 @@ class Client(object):
     :type communicator: None | pydas.core.Communicator
     :param verify_ssl_certificate: (optional) verify the server's TLS certificate
     :type verify_ssl_certificate: bool
+    :param ask_one_time_password: (optional) returns the one-time password of a user
+        with a second factor (default: :func:`ask_one_time_password_on_terminal`)
+    :type ask_one_time_password: None | callable
 
     :ivar communicator: the :class:`pydas.core.Communicator` (None before a URL is known)
     :ivar email: e-mail address of the user
@@ -57,9 +69,10 @@ class Client(object):
         existing directory of the same name raises :class:`FileExistsError`
     """
 
-    def __init__(self, url=None, communicator=None, verify_ssl_certificate=True):
+    def __init__(self, url=None, communicator=None, verify_ssl_certificate=True,
+                 ask_one_time_password=None):
         if communicator is None and url is not None:
-            communicator = Communicator(url.rstrip('/'))
+            communicator = Communicator(url)
         self.communicator = communicator
         if communicator is not None:
             communicator.verify_ssl_certificate = verify_ssl_certificate
@@ -67,6 +80,7 @@ class Client(object):
         self.api_key = None
         self.application = None
         self.token = None
+        self.ask_one_time_password = ask_one_time_password or ask_one_time_password_on_terminal
         self.item_upload_callbacks = []
         self.item_download_callbacks = []
         self.folder_download_callbacks = []
@@ -87,7 +101,7 @@ class Client(object):
     # Credentials -------------------------------------------------------------
 
     def login(self, email=None, password=None, api_key=None, application='Default', url=None,
-              verify_ssl_certificate=True, token=None):
+              verify_ssl_certificate=True, token=None, ask_one_time_password=None):
         """Log in to a server, asking on the terminal for whatever is missing.
 
         Without an API key, the user's default API key is fetched with the
@@ -108,6 +122,9 @@ class Client(object):
         :type verify_ssl_certificate: bool
         :param token: (optional) a token obtained already; no login call is made
         :type token: None | string
+        :param ask_one_time_password: (optional) returns the one-time password of a user
+            with a second factor, here and at every renewal (default: a terminal prompt)
+        :type ask_one_time_password: None | callable
         :returns: the API token
         :rtype: string
         :raises pydas.exceptions.PydasException: if the server refuses the credentials
@@ -121,6 +138,8 @@ class Client(object):
             api_key = self.communicator.get_default_api_key(email, password)
             application = 'Default'
         self.email, self.api_key, self.application = email, api_key, application
+        if ask_one_time_password is not None:
+            self.ask_one_time_password = ask_one_time_password
         if token is not None:
             self.token = token
             return token
@@ -133,15 +152,11 @@ class Client(object):
         :rtype: string
         :raises pydas.exceptions.PydasException: if the server refuses the credentials
         """
-        # midas.login answers {"mfa_token_id": ...} instead of {"token": ...} when
-        # the user has a second factor: look at the key, not at the token's length.
-        answer = self.communicator.request('midas.login', {
-            'email': self.email, 'apikey': self.api_key,
-            'appname': self.application or 'Default'})
+        answer = self.communicator.login(self.email, self.api_key,
+                                         self.application or 'Default')
         if 'mfa_token_id' in answer:
-            one_time_password = getpass.getpass('One-Time Password: ')
             self.token = self.communicator.mfa_otp_login(answer['mfa_token_id'],
-                                                         one_time_password)
+                                                         self.ask_one_time_password())
         else:
             self.token = answer['token']
         return self.token
@@ -183,7 +198,7 @@ class Client(object):
                 except PydasException as error:
                     raise TokenRenewalFailed(
                         'the token expired and the server refused to renew it: {0}'.format(
-                            error or 'wrong e-mail address or API key')) from error
+                            error)) from error
             return self.token
 
     def _connect(self, url, verify_ssl_certificate):
@@ -193,7 +208,7 @@ class Client(object):
                                 or self.communicator.url != url.rstrip('/')):
             if self.communicator is not None:
                 self.communicator.close()
-            self.communicator = Communicator(url.rstrip('/'))
+            self.communicator = Communicator(url)
         self.communicator.verify_ssl_certificate = verify_ssl_certificate
 
     # Callbacks ---------------------------------------------------------------

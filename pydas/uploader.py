@@ -22,11 +22,12 @@ import logging
 import os
 import stat
 
+from pydas.checksums import file_md5
 from pydas.exceptions import InvalidUploadToken, TokenRenewalFailed
 from pydas.serverpaths import resolve_destination
 from pydas.transfer import (
     DEFAULT_ATTEMPTS, DEFAULT_JOBS, Countdown, FileMeter, ProgressMeter, Skipped, TaskRunner,
-    TransferResult, file_md5, finish, retrying)
+    TransferResult, finish, retrying)
 
 logger = logging.getLogger('pydas')
 
@@ -81,8 +82,9 @@ def upload_files(client, file_pattern, destination='Private', leaf_folders_as_it
     :param file_pattern: glob pattern of the local files and directories
     :type file_pattern: string
     :param destination: a top folder of the user (``Private``, ``Public``...) or a
-        server path of a folder (``/users/<First>_<Last>/...``, ``/communities/<Name>/...``)
-    :type destination: string
+        server path of a folder (``/users/<First>_<Last>/...``, ``/communities/<Name>/...``),
+        or the folder's :class:`pydas.serverpaths.Resource` found already
+    :type destination: string | pydas.serverpaths.Resource
     :param leaf_folders_as_items: upload a directory holding only files as one item
     :type leaf_folders_as_items: bool
     :param reuse_existing: reuse folders and items of the same name
@@ -283,9 +285,8 @@ class _Uploader(object):
         found = self._client.with_token(
             lambda token: self._communicator.search_item_by_name_and_folder(
                 name, folder_id, token=token))
-        items = found.get('items', []) if isinstance(found, dict) else found
         # The newest, should another client have added one of that name meanwhile.
-        return max((item['item_id'] for item in items), key=int)
+        return max((item['item_id'] for item in found), key=int)
 
     def _upload_part(self, local_file, item_id, countdown):
         countdown.part_done(self._upload_file_reporting(local_file, item_id))

@@ -108,7 +108,6 @@ OPTIONS = {
         'uuid', 'name', 'build_results_url', 'params', 'extra_urls', 'reproduction_command',
     ),
 }
-OPTIONS['midas.tracker.submission.create'] = OPTIONS['midas.tracker.submission.add']
 
 # API method -> parameters always sent (the original client sends them too).
 DEFAULTS = {

@@ -42,6 +42,8 @@ import threading
 import time
 import uuid
 
+from pydas.checksums import file_md5
+
 READ, WRITE, ADMIN = 0, 1, 2
 ANONYMOUS_GROUP = 0
 USER_ROOT, COMMUNITY_ROOT = -1, -2
@@ -200,15 +202,6 @@ def detect_mimetype(path, name):
         if error.start < len(head) - 4 or b'\x00' in head:
             return 'application/octet-stream'
     return 'application/octet-stream' if b'\x00' in head else 'text/plain'
-
-
-def md5_of_file(path):
-    """The hex MD5 of a file, read in 1 MiB chunks."""
-    digest = hashlib.md5()
-    with open(path, 'rb') as handle:
-        for chunk in iter(lambda: handle.read(CHUNK), b''):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _pick(row, fields):
@@ -779,7 +772,7 @@ class Store(object):
         :returns: the bitstream dict
         """
         size = os.path.getsize(source)
-        checksum = checksum or md5_of_file(source)
+        checksum = checksum or file_md5(source)[0]
         mimetype = mimetype or detect_mimetype(source, name)
         with self.transaction():
             relative = self._keep_content(source, checksum)

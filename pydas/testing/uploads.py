@@ -6,11 +6,9 @@ time, hashing as it goes) until it holds ``length`` bytes, then moves it into th
 assetstore. A short body leaves the partial file for a later perform to complete.
 """
 
-import hashlib
 import os
-import queue
-import threading
 
+from pydas.checksums import ReceivingMD5, md5_state
 from pydas.testing.policies import is_number, logged_in
 from pydas.testing.registry import ApiError, api_method
 from pydas.testing.storage import CHUNK, READ, WRITE, as_id, random_string
@@ -161,65 +159,24 @@ def _receive(call, upload_token, length):
     path = _placeholder(call.store, upload_token)
     if path is None:
         raise ApiError(-141, 'Invalid upload token %s' % upload_token)
-    digest = hashlib.md5()
-    with open(path, 'rb') as held:
-        for chunk in iter(lambda: held.read(CHUNK), b''):
-            digest.update(chunk)
-    size = os.path.getsize(path)
+    digest, size = md5_state(path)
     # Each chunk is written before the next is read: a dropped connection keeps its data.
     # Midas's read loop also stops at a chunk that is exactly "0" (PHP falsiness, §7.6 #43);
     # not emulated: no client can work around that data loss, so tests gain nothing.
     with open(path, 'ab') as output, \
-            BackgroundHash(digest, min(CHUNK, max(length - size, 1))) as hasher:
+            ReceivingMD5(digest, min(CHUNK, max(length - size, 1)), background=True) as md5:
         while size < length and call.body is not None:
-            buffer = hasher.free_buffer()
-            count = call.body.readinto(buffer[:length - size])
+            buffer = md5.buffer()
+            view = memoryview(buffer)
+            count = call.body.readinto(view[:length - size])
             if not count:
                 break
-            output.write(buffer[:count])
-            hasher.update(count)
+            output.write(view[:count])
+            md5.update(buffer, count)
             size += count
     if size < length:
         raise ApiError(-105, 'Failed to upload file - %d/%d bytes transferred' % (size, length))
-    return path, digest.hexdigest()
-
-
-class BackgroundHash(object):
-    """Feeds an MD5 digest from a helper thread, so that hashing (which releases the GIL and
-    is the slowest step, ~500 MB/s) overlaps the socket and disk work of the caller.
-
-    The caller fills :meth:`free_buffer` and hands it over with :meth:`update`; three
-    buffers in rotation and a one-slot queue keep memory flat: once a hand-over is
-    accepted, the buffer two turns back is hashed and free again.
-    """
-
-    def __init__(self, digest, size=CHUNK):
-        self._digest = digest
-        self._buffers = [memoryview(bytearray(size)) for _ in range(3)]
-        self._turn = 0
-        self._queue = queue.Queue(maxsize=1)
-        self._thread = threading.Thread(target=self._run, name='pydas-md5', daemon=True)
-
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc_info):
-        self._queue.put(None)
-        self._thread.join()
-
-    def _run(self):
-        for view in iter(self._queue.get, None):
-            self._digest.update(view)
-
-    def free_buffer(self):
-        """The buffer to fill next."""
-        return self._buffers[self._turn]
-
-    def update(self, count):
-        """Hash the first ``count`` bytes of the buffer just filled."""
-        self._queue.put(self._buffers[self._turn][:count])
-        self._turn = (self._turn + 1) % len(self._buffers)
+    return path, md5.hexdigest()
 
 
 def _receive_multipart(call):

@@ -50,12 +50,6 @@ def cli(tmp_path):
 
 
 @pytest.fixture
-def ada(midas_server):
-    """A regular user of the embedded server."""
-    return midas_server.add_user('ada@example.org', 'correct horse', 'Ada', 'Lovelace')
-
-
-@pytest.fixture
 def ada_session(midas_server, ada):
     """``(communicator, token)`` logged in as Ada, for checking the server's state."""
     with Communicator(midas_server.url) as communicator:

@@ -3,9 +3,11 @@
 import json
 import os
 import pty
+import select
 import stat
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -122,14 +124,21 @@ def test_password_prompt_on_a_terminal_does_not_echo(cli, midas_server, ada):
     assert json.loads(cli.config_file.read_text())['api_key'] == ada['api_key']
 
 
-def read_until(descriptor, marker, limit=200):
-    """Read a pseudo-terminal until ``marker`` appears (at most ``limit`` reads)."""
+def read_until(descriptor, marker, timeout=60):
+    """Read a pseudo-terminal until ``marker`` appears; fail after ``timeout`` seconds."""
     received = b''
-    for _ in range(limit):
-        if marker in received:
-            return received
-        received += os.read(descriptor, 1024)
-    raise AssertionError('{0!r} never came; got {1!r}'.format(marker, received))
+    deadline = time.monotonic() + timeout
+    while marker not in received:
+        readable, _, _ = select.select([descriptor], [], [],
+                                       max(0.0, deadline - time.monotonic()))
+        try:
+            chunk = os.read(descriptor, 1024) if readable else b''
+        except OSError:  # EIO: the child closed the terminal
+            chunk = b''
+        if not chunk:
+            raise AssertionError('{0!r} never came; got {1!r}'.format(marker, received))
+        received += chunk
+    return received
 
 
 def test_logout_forgets_credentials(cli, midas_server, ada):
@@ -192,7 +201,10 @@ def test_debug_log_shows_no_secret(cli, midas_server, ada):
 
     assert result.returncode == 0 and info.returncode == 0, result.stderr + info.stderr
     assert 'midas.login' in result.stderr  # the debug log is on
-    for secret in (ada['password'], ada['api_key']):
+    tokens = {params['token'] for call in midas_server.calls
+              for params in (call.query, call.form) if params.get('token')}
+    assert tokens  # the session token, sent by the calls of "info"
+    for secret in [ada['password'], ada['api_key']] + sorted(tokens):
         assert secret not in result.stdout + result.stderr + info.stdout + info.stderr
 
 

@@ -91,11 +91,17 @@ def test_upload_to_a_subfolder_destination(cli, midas_server, ada, ada_session, 
     communicator, token = ada_session
     communicator.create_folder(token, 'incoming', private_id(ada_session))
 
-    result = cli('upload', dataset / 'notes.txt', '--dest', 'Private/incoming', '--quiet')
+    midas_server.clear_calls()
+    result = cli('upload', dataset / 'notes.txt', dataset / 'volume.raw', '--dest',
+                 'Private/incoming', '--quiet')
 
     assert result.returncode == 0, result.stderr
+    # The destination is resolved once, from the home folder, for every LOCAL.
+    methods = [call.method for call in midas_server.calls]
+    assert methods.count('midas.user.get') == 1
+    assert methods.count('midas.folder.children') == 2  # home, then Private
     incoming = communicator.folder_children(token, private_id(ada_session))['folders'][0]
-    assert list(children(ada_session, incoming['folder_id'])[1]) == ['notes.txt']
+    assert sorted(children(ada_session, incoming['folder_id'])[1]) == ['notes.txt', 'volume.raw']
 
 
 def test_failed_files_are_counted_and_exit_1(cli, midas_server, ada, dataset):

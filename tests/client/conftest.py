@@ -29,8 +29,7 @@ def token(server, comm):
 
 
 @pytest.fixture
-def ada(server, comm):
-    """A non-admin user, with her token under ``'token'``."""
-    user = server.add_user('ada@example.org', 'pw-ada-123', 'Ada', 'Lovelace')
-    user['token'] = comm.login_with_api_key(user['email'], user['api_key'])
-    return user
+def ada(ada, comm):
+    """The non-admin user of ``tests/conftest.py``, with her token under ``'token'``."""
+    ada['token'] = comm.login_with_api_key(ada['email'], ada['api_key'])
+    return ada

@@ -1,11 +1,6 @@
 """Helpers of the client tests."""
 
-
-def last_call(server, method):
-    """The last call of ``method`` the server received."""
-    calls = [call for call in server.calls if call.method == method]
-    assert calls, 'the server received no %s call' % method
-    return calls[-1]
+from midas_calls import last_call
 
 
 def sent(server, method):

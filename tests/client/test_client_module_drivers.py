@@ -7,7 +7,6 @@ import pytest
 
 from pydas import exceptions
 from pydas.core import Communicator
-from pydas.drivers import TrackerDriver
 from pydas.testing import MidasServer
 from pydas.testing.batchmake import create_task
 from pydas.testing.dicomfile import build_dicom
@@ -238,26 +237,7 @@ def test_tracker_legacy_upload_json_results(legacy, tmp_path):
                      'submitTime': '2020-01-01 10:00', 'token': token}
 
 
-def test_create_submission_falls_back_to_the_pydas_name(server, comm, token, monkeypatch):
-    # A server without midas.tracker.submission.add: the driver's first choice is renamed
-    # to a name this server does not have, so the server itself answers "does not exist".
-    real_call = TrackerDriver._call
-
-    def call(self, api_method, params=None, options=None):
-        if api_method == 'midas.tracker.submission.add':
-            return real_call(self, 'midas.tracker.submission.gone', dict(params, **options))
-        return real_call(self, api_method, params, options)
-
-    monkeypatch.setattr(TrackerDriver, '_call', call)
-    with pytest.raises(exceptions.InvalidToken, match='submission.create does not exist'):
-        comm.create_submission(token, community_id=community_id(server),
-                               producer_display_name='p', producer_revision='r',
-                               branch='b', submit_time='2020-01-01')
-    names = [c.method for c in server.calls if c.method.startswith('midas.tracker.sub')]
-    assert names == ['midas.tracker.submission.gone', 'midas.tracker.submission.create']
-
-
-def test_create_submission_does_not_fall_back_on_a_bad_token(server, comm):
+def test_create_submission_with_a_bad_token(server, comm):
     with pytest.raises(exceptions.InvalidToken, match='Invalid token'):
         comm.create_submission('bad-token-bad-token', community_id=1,
                                producer_display_name='p', producer_revision='r',

@@ -14,6 +14,7 @@ SIGNATURES = {
     'core.Communicator.set_auth': '(self, value)',
     'drivers.BaseDriver': "(url='')",
     'drivers.BaseDriver.login_with_api_key': "(self, email, api_key, application='Default')",
+    'drivers.BaseDriver.login': "(self, email, api_key, application='Default')",  # extra
     'drivers.BaseDriver.request': '(self, method, parameters=None, file_payload=None)',
     'drivers.BatchmakeDriver.add_condor_dag':
         '(self, token, batchmaketaskid, dagfilename, dagmanoutfilename)',

@@ -11,11 +11,7 @@ from pydas.core import Communicator
 from pydas.drivers import CoreDriver, TrackerDriver
 from pydas.transport import READ_ONLY_METHODS, Retry, Timeout, is_secret, redact_url
 
-from .helpers import last_call
-
-
-def calls_of(server, method):
-    return [call for call in server.calls if call.method == method]
+from midas_calls import calls_of, last_call
 
 
 def test_503_with_retry_after_is_retried_for_read_only_method(server):

@@ -1,5 +1,4 @@
-"""Fixtures of the transfer tests: a user with a logged-in client (``midas_server`` comes
-from the pytest plugin of :mod:`pydas.testing`)."""
+"""Fixtures of the transfer tests: a client logged in as ``ada`` (of ``tests/conftest.py``)."""
 
 import pytest
 
@@ -7,14 +6,8 @@ from pydas.session import Client
 
 
 @pytest.fixture
-def user(midas_server):
-    """A user Ada Lovelace (dict of server.add_user)."""
-    return midas_server.add_user('ada@example.org', 'analytical', 'Ada', 'Lovelace')
-
-
-@pytest.fixture
-def client(midas_server, user):
+def client(midas_server, ada):
     """A client logged in as Ada."""
     with Client(url=midas_server.url) as logged_in:
-        logged_in.login(email=user['email'], api_key=user['api_key'])
+        logged_in.login(email=ada['email'], api_key=ada['api_key'])
         yield logged_in

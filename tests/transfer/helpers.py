@@ -29,11 +29,6 @@ def read_tree(root):
     return found
 
 
-def calls_of(server, method):
-    """The recorded calls of one API method."""
-    return [call for call in server.calls if (call.method or '').lower() == method]
-
-
 def bitstream_gets(server):
     """The GETs of bitstreams from the download controller (``/download/?bitstream=``)."""
     return [call for call in server.calls

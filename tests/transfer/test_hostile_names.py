@@ -34,7 +34,7 @@ def put_file(client, parent_id, item_name, bitstream_names, tmp_path):
 
 
 @pytest.fixture
-def hostile_folder(client, user, tmp_path):
+def hostile_folder(client, ada, tmp_path):
     """A folder 'hostile' in Ada's Private folder full of hostile names."""
     communicator, token = client.communicator, client.token
     private = [folder for folder in communicator.list_user_folders(token)

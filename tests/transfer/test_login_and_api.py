@@ -10,7 +10,9 @@ import pydas.exceptions
 import pydas.session
 from pydas.session import Client
 
-from .helpers import calls_of, read_tree, write_tree
+from midas_calls import calls_of
+
+from .helpers import read_tree, write_tree
 
 
 @pytest.fixture
@@ -38,25 +40,25 @@ def prompts(monkeypatch):
     return answers
 
 
-def test_login_asks_for_everything_missing(midas_server, user, default_client, prompts):
-    prompts.update({'Server URL: ': midas_server.url + '/', 'Email: ': user['email'],
-                    'Password: ': user['password']})
+def test_login_asks_for_everything_missing(midas_server, ada, default_client, prompts):
+    prompts.update({'Server URL: ': midas_server.url + '/', 'Email: ': ada['email'],
+                    'Password: ': ada['password']})
 
     token = pydas.api.login()
 
     assert prompts['asked'] == ['Server URL: ', 'Email: ', 'Password: ']
     assert token and token == pydas.session.token == default_client.token
     assert pydas.session.communicator.url == midas_server.url
-    assert pydas.session.email == user['email']
-    assert pydas.session.api_key == user['api_key']
+    assert pydas.session.email == ada['email']
+    assert pydas.session.api_key == ada['api_key']
     assert pydas.session.application == 'Default'
     assert midas_server.query('SELECT * FROM token WHERE token = ?', token)
     apikey_calls = calls_of(midas_server, 'midas.user.apikey.default')
-    assert user['password'] not in str([call.query for call in apikey_calls])
+    assert ada['password'] not in str([call.query for call in apikey_calls])
 
 
-def test_login_with_api_key_asks_nothing(midas_server, user, default_client, prompts):
-    token = pydas.api.login(email=user['email'], api_key=user['api_key'], url=midas_server.url)
+def test_login_with_api_key_asks_nothing(midas_server, ada, default_client, prompts):
+    token = pydas.api.login(email=ada['email'], api_key=ada['api_key'], url=midas_server.url)
     assert prompts['asked'] == []
     assert pydas.api.verify_credentials() == token
     assert pydas.api.renew_token() == token  # Midas hands out the same unexpired token
@@ -74,9 +76,9 @@ def test_login_with_a_second_factor(midas_server, default_client, prompts):
     assert default_client.communicator.list_user_folders(token)
 
 
-def test_wrong_password_fails(midas_server, user, default_client):
+def test_wrong_password_fails(midas_server, ada, default_client):
     with pytest.raises(pydas.exceptions.PydasException):
-        pydas.api.login(email=user['email'], password='wrong', url=midas_server.url)
+        pydas.api.login(email=ada['email'], password='wrong', url=midas_server.url)
     assert pydas.session.token is None
 
 
@@ -94,12 +96,12 @@ def test_module_state_is_shared_with_the_default_client(default_client):
     assert pydas.session.folder_download_callbacks == [callback]
 
 
-def test_old_script_round_trip(midas_server, user, default_client, tmp_path):
+def test_old_script_round_trip(midas_server, ada, default_client, tmp_path):
     write_tree(str(tmp_path / 'up' / 'data'), {'scan.nrrd': b'scan', 'sub/notes': b'notes'})
-    pydas.api.login(email=user['email'], api_key=user['api_key'], url=midas_server.url)
+    pydas.api.login(email=ada['email'], api_key=ada['api_key'], url=midas_server.url)
     pydas.api.upload(str(tmp_path / 'up' / 'dat*'), 'Public')
     folder_id = [folder['folder_id'] for folder in pydas.session.communicator.folder_children(
-        pydas.session.token, user['folder_id'])['folders'] if folder['name'] == 'Public'][0]
+        pydas.session.token, ada['folder_id'])['folders'] if folder['name'] == 'Public'][0]
 
     pydas.api.download('/users/Ada_Lovelace/Public/data', str(tmp_path / 'by-path'))
     pydas.api.download_folder_recursive(folder_id, str(tmp_path / 'by-id'))
@@ -108,16 +110,16 @@ def test_old_script_round_trip(midas_server, user, default_client, tmp_path):
     assert read_tree(str(tmp_path / 'by-id' / 'Public')) == read_tree(str(tmp_path / 'up'))
 
 
-def test_several_clients_are_independent(midas_server, user, tmp_path):
+def test_several_clients_are_independent(midas_server, ada, tmp_path):
     other = midas_server.add_user('alan@example.org', 'enigma', 'Alan', 'Turing')
     write_tree(str(tmp_path), {'f.txt': b'f'})
-    with Client(url=midas_server.url) as ada, Client(url=midas_server.url) as alan:
-        ada.login(email=user['email'], api_key=user['api_key'])
+    with Client(url=midas_server.url) as ada_client, Client(url=midas_server.url) as alan:
+        ada_client.login(email=ada['email'], api_key=ada['api_key'])
         alan.login(email=other['email'], password='enigma')
-        assert ada.token != alan.token
+        assert ada_client.token != alan.token
         alan.upload(str(tmp_path / 'f.txt'))
         with pytest.raises(pydas.exceptions.ServerPathNotFound):
-            ada.download('/users/Alan_Turing/Private/f.txt', str(tmp_path / 'down'))
+            ada_client.download('/users/Alan_Turing/Private/f.txt', str(tmp_path / 'down'))
     assert not os.path.exists(str(tmp_path / 'down' / 'f.txt'))
 
 

@@ -8,7 +8,9 @@ import pytest
 
 from pydas.exceptions import TokenRenewalFailed, TransferError
 
-from .helpers import bitstream_gets, calls_of, offset_of, read_tree, write_tree
+from midas_calls import calls_of
+
+from .helpers import bitstream_gets, offset_of, read_tree, write_tree
 
 SIZE = 3 * 1024 * 1024
 CONTENT = os.urandom(SIZE)
@@ -122,6 +124,22 @@ def test_failed_download_leaves_nothing_under_its_name(midas_server, client, tmp
     assert read_tree(str(tmp_path / 'down' / 'tree')).get('b.txt') == b'b'
     assert raised.value.result.transferred == [os.path.join(str(tmp_path / 'down'), 'tree',
                                                             'b.txt')]
+
+
+def test_unavailable_download_controller_is_retried_not_bypassed(midas_server, client,
+                                                                 tmp_path):
+    write_tree(str(tmp_path / 'up'), {'a.txt': b'a' * 1000})
+    client.upload(str(tmp_path / 'up' / 'a.txt'))
+    midas_server.clear_calls()
+    # A 503 is no refusal: the transport retries the GET (4 tries), then the transfer
+    # tries the file again; the API call, a fallback for refusals only, is never made.
+    midas_server.faults.fail_next(count=4, status=503, method='midas.bitstream.download')
+
+    client.download('/users/Ada_Lovelace/Private/a.txt', str(tmp_path / 'down'))
+
+    assert read_tree(str(tmp_path / 'down')) == {'a.txt': b'a' * 1000}
+    assert len(bitstream_gets(midas_server)) == 5
+    assert calls_of(midas_server, 'midas.bitstream.download') == []
 
 
 def test_failed_download_resumes_on_the_next_run(midas_server, client, tmp_path):

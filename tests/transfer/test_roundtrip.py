@@ -9,7 +9,9 @@ import pytest
 from pydas.exceptions import ServerPathNotFound
 from pydas.transfer import Progress
 
-from .helpers import bitstream_gets, calls_of, read_tree, write_tree
+from midas_calls import calls_of
+
+from .helpers import bitstream_gets, read_tree, write_tree
 
 BIG = os.urandom(256 * 1024) * 48  # 12 MiB
 
@@ -105,8 +107,8 @@ def test_known_content_is_not_sent(midas_server, client, tmp_path):
     assert sorted(server_items(midas_server)) == ['first.bin', 'second.bin']
 
 
-def test_upload_to_server_paths(midas_server, client, user, tmp_path):
-    midas_server.add_community('Lab', owner=user['email'])
+def test_upload_to_server_paths(midas_server, client, ada, tmp_path):
+    midas_server.add_community('Lab', owner=ada['email'])
     write_tree(str(tmp_path), {'r.txt': b'r'})
     client.upload(str(tmp_path / 'r.txt'), destination='/users/Ada_Lovelace/Public')
     client.upload(str(tmp_path / 'r.txt'), destination='/communities/Lab/Public/')
