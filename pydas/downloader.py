@@ -348,24 +348,11 @@ class _Downloader(object):
 
     def _phase(self):
         self._runner = TaskRunner(self._jobs, self._result, fatal=(TokenRenewalFailed,))
-        return _Waiting(self._runner)
+        return self._runner
 
     def _finish(self):
         self._result.bytes_transferred = self._meter.bytes_moved
         return finish(self._result)
-
-
-class _Waiting(object):
-    """Context manager waiting for a task runner's tasks on exit."""
-
-    def __init__(self, runner):
-        self._runner = runner
-
-    def __enter__(self):
-        return self._runner
-
-    def __exit__(self, *exc_info):
-        self._runner.wait()
 
 
 def _has_content(path, size, checksum):

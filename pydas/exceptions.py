@@ -24,6 +24,8 @@ The tree (catch the most specific class you can act on)::
      +-- TransferError ...................... some files of a transfer failed
      +-- TokenRenewalFailed
      +-- IncompleteTransfer
+     +-- LocalFileChanged
+    TransferInterrupted (a KeyboardInterrupt) .. Ctrl-C stopped a transfer
 
 :class:`RequestError` means the server could not be reached or the connection
 broke (nothing usable came back); :class:`ResponseError` means the server
@@ -41,7 +43,8 @@ __all__ = [
     'HTTPError', 'BadRequest', 'Unauthorized', 'Forbidden', 'NotFound', 'MethodNotAllowed',
     'InternalError', 'InvalidToken', 'UploadFailed', 'UploadTokenGenerationFailed',
     'InvalidUploadToken', 'InvalidParameter', 'InvalidPolicy', 'ServerPathNotFound',
-    'TransferError', 'TokenRenewalFailed', 'IncompleteTransfer', 'exception_class',
+    'TransferError', 'TokenRenewalFailed', 'IncompleteTransfer', 'LocalFileChanged',
+    'TransferInterrupted', 'exception_class',
 ]
 
 
@@ -168,6 +171,24 @@ class TokenRenewalFailed(PydasException):
 
 class IncompleteTransfer(PydasException):
     """A transfer ended early or its bytes do not match the server's checksum."""
+
+
+class LocalFileChanged(PydasException):
+    """A local file changed (size, time stamps or content) while it was being sent."""
+
+
+class TransferInterrupted(KeyboardInterrupt):
+    """Ctrl-C stopped a transfer; what was done until then is kept (partial
+    downloads stay for a resume) and described by ``result``.
+
+    It is a KeyboardInterrupt, so that code not expecting it stops as on any Ctrl-C.
+
+    :ivar result: the :class:`pydas.transfer.TransferResult` until the interruption
+    """
+
+    def __init__(self, result):
+        super(TransferInterrupted, self).__init__('transfer interrupted')
+        self.result = result
 
 
 _BY_HTTP_STATUS = {

@@ -8,22 +8,35 @@ raise a single :class:`pydas.exceptions.TransferError` naming every failed path.
 """
 
 import collections
-import concurrent.futures
+import contextlib
 import logging
 import threading
+import time
 
 import requests
 
-from pydas.exceptions import (HTTPError, IncompleteTransfer, InternalError, RequestError,
-                              TransferError, UploadFailed)
+from pydas.exceptions import (HTTPError, IncompleteTransfer, InternalError, LocalFileChanged,
+                              RequestError, TransferError, TransferInterrupted, UploadFailed)
 
 logger = logging.getLogger('pydas')
 
 #: Files moved at once unless a ``jobs`` option says otherwise.
 DEFAULT_JOBS = 4
 
-#: Attempts per file before it is reported as failed (the first one included).
+#: Attempts in a row without progress before a file is reported as failed.
 DEFAULT_ATTEMPTS = 3
+
+#: Seconds after which a file's transfer is no longer retried, progress or not.
+RETRY_TIME_LIMIT = 4 * 3600
+
+#: Pause before the second attempt without progress; it doubles for each further one.
+RETRY_PAUSE_FIRST = 0.5
+
+#: The longest pause between two attempts.
+RETRY_PAUSE_MAX = 30.0
+
+#: Seconds a stopped transfer waits for its running tasks to end.
+STOP_GRACE = 1.5
 
 
 class Progress(collections.namedtuple(
@@ -83,30 +96,48 @@ class Skipped(collections.namedtuple('Skipped', 'path reason')):
 class TransferResult(object):
     """What a transfer did.
 
-    :ivar transferred: local paths of the files whose bytes crossed the network
+    :ivar transferred: local paths of the files whose bytes crossed the network, in full
+        or to complete what an earlier attempt or run left
     :ivar unchanged: local paths of the files that needed no transfer (the server
-        already had the content, or the local file already matched)
-    :ivar skipped: :class:`Skipped` entries (symbolic links, link bitstreams)
+        already had this content, or the local file already matched)
+    :ivar resumed: the paths of :attr:`transferred` that went on from a partial
+        transfer instead of from their first byte
+    :ivar skipped: :class:`Skipped` entries (symbolic links, link bitstreams, empty items)
     :ivar failed: :class:`Failure` entries, empty unless a
-        :class:`pydas.exceptions.TransferError`
-        was raised
+        :class:`pydas.exceptions.TransferError` was raised
     :ivar items: ``(local path, item id)`` of every item uploaded or downloaded
     :ivar bytes_transferred: bytes that crossed the network (resent bytes included)
+    :ivar bytes_completed: bytes of the files in :attr:`transferred`
     """
 
     def __init__(self):
+        self._lock = threading.Lock()
         self.transferred = []
         self.unchanged = []
+        self.resumed = []
         self.skipped = []
         self.failed = []
         self.items = []
         self.bytes_transferred = 0
+        self.bytes_completed = 0
+
+    def completed(self, path, size, resumed=False):
+        """Record that the file ``path`` (``size`` bytes) is now in place on the other side.
+
+        :param resumed: whether it went on from a partial transfer
+        :type resumed: bool
+        """
+        with self._lock:
+            self.transferred.append(path)
+            self.bytes_completed += size
+            if resumed:
+                self.resumed.append(path)
 
     def __repr__(self):
-        return ('<TransferResult transferred={0} unchanged={1} skipped={2} failed={3} '
-                'bytes={4}>').format(len(self.transferred), len(self.unchanged),
-                                     len(self.skipped), len(self.failed),
-                                     self.bytes_transferred)
+        return ('<TransferResult transferred={0} unchanged={1} resumed={2} skipped={3} '
+                'failed={4} bytes={5}>').format(
+                    len(self.transferred), len(self.unchanged), len(self.resumed),
+                    len(self.skipped), len(self.failed), self.bytes_transferred)
 
 
 def is_retryable(error):
@@ -119,33 +150,153 @@ def is_retryable(error):
     if isinstance(error, HTTPError):
         return error.code is not None and error.code >= 500
     return isinstance(error, (RequestError, UploadFailed, InternalError, IncompleteTransfer,
-                              requests.exceptions.RequestException))
+                              LocalFileChanged, requests.exceptions.RequestException))
 
 
-def retrying(operation, attempts, path, before_retry=None):
-    """Call ``operation()`` up to ``attempts`` times while it fails with a retryable error.
+def retry_pause(failures):
+    """Seconds to wait before the next attempt after ``failures`` attempts in a row
+    that made no progress (none after an attempt that got further).
+
+    :type failures: int
+    :rtype: float
+    """
+    if failures < 1:
+        return 0.0
+    return min(RETRY_PAUSE_MAX, RETRY_PAUSE_FIRST * 2 ** (failures - 1))
+
+
+def check_attempts(attempts):
+    """Refuse an ``attempts`` option below 1.
+
+    :raises TypeError: if it is not an int
+    :raises ValueError: if it is below 1
+    """
+    if isinstance(attempts, bool) or not isinstance(attempts, int):
+        raise TypeError('attempts must be an int, not {0!r}'.format(attempts))
+    if attempts < 1:
+        raise ValueError('attempts must be at least 1, not {0!r}'.format(attempts))
+
+
+def retrying(operation, attempts, path, resume=None, position=None, stop=None):
+    """Call ``operation()`` until it succeeds, while it fails with retryable errors
+    and keeps making progress.
+
+    The one retry policy of transfers. An attempt that got further than the
+    attempt before it (``position()``, read after ``resume()``, grew: the bytes
+    the server holds, or the bytes received) does not count: the work gives up
+    after ``attempts`` attempts in a row without progress, or once
+    :data:`RETRY_TIME_LIMIT` seconds have passed since it started. Attempts
+    without progress are spaced by :func:`retry_pause`.
 
     :param operation: the work to do
     :type operation: callable
-    :param attempts: the most calls to make
+    :param attempts: attempts in a row without progress before giving up (at least 1)
     :type attempts: int
     :param path: what the work is about, for the log
     :type path: string
-    :param before_retry: (optional) called before each new attempt (e.g. to find
-        out where to resume)
-    :type before_retry: None | callable
+    :param resume: (optional) called before each new attempt (e.g. to find out where to
+        resume); its own retryable failure counts as an attempt without progress
+    :type resume: None | callable
+    :param position: (optional) how far the work has got, read before each attempt
+    :type position: None | callable
+    :param stop: (optional) the transfer's :class:`Stop`, checked between attempts
+    :type stop: None | Stop
     :returns: what ``operation`` returns
+    :raises Stopped: if the transfer was stopped meanwhile
     """
-    for attempt in range(1, attempts + 1):
+    deadline = time.monotonic() + RETRY_TIME_LIMIT
+    failures = 0
+    error = None
+    reached = None
+    while True:
         try:
+            if error is not None and resume is not None:
+                resume()
+            if position is not None:
+                here = position()
+                if reached is not None and here > reached:
+                    failures = 0
+                reached = here if reached is None else max(here, reached)
+            if error is not None:
+                if failures >= attempts or time.monotonic() > deadline:
+                    raise error
+                logger.warning('%s: %s (%d attempt(s) without progress of %d); trying '
+                               'again', path, error, failures, attempts)
+                if stop is not None:
+                    stop.sleep(retry_pause(failures))
             return operation()
-        except Exception as error:
-            if attempt == attempts or not is_retryable(error):
+        except Exception as exc:
+            if exc is error or not is_retryable(exc):
                 raise
-            logger.warning('%s: %s (attempt %d of %d); trying again', path, error, attempt,
-                           attempts)
-        if before_retry is not None:
-            before_retry()
+            error = exc
+            failures += 1
+
+
+class Stopped(BaseException):
+    """Raised in a transfer's threads once it is stopped (Ctrl-C); not a failure.
+
+    A BaseException, as KeyboardInterrupt is, so that no handler of errors
+    records it as the failure of a file.
+    """
+
+
+class Stop(object):
+    """Tells a transfer's threads to stop, and breaks off what they are waiting for.
+
+    Work in progress registers a way to abort itself (:meth:`abortable`, e.g.
+    shutting a connection's socket down), so that a thread blocked on the
+    network returns at once when the transfer stops.
+    """
+
+    def __init__(self):
+        self._event = threading.Event()
+        self._lock = threading.Lock()
+        self._aborts = {}
+
+    @property
+    def is_set(self):
+        """Whether the transfer was stopped."""
+        return self._event.is_set()
+
+    def check(self):
+        """Raise :class:`Stopped` if the transfer was stopped."""
+        if self._event.is_set():
+            raise Stopped()
+
+    def sleep(self, seconds):
+        """Wait ``seconds``, or raise :class:`Stopped` as soon as the transfer stops."""
+        if self._event.wait(seconds):
+            raise Stopped()
+
+    @contextlib.contextmanager
+    def abortable(self, abort):
+        """Run the ``with`` block with ``abort()`` called should the transfer stop meanwhile.
+
+        :param abort: breaks off the block's blocking work (called from another thread)
+        :type abort: callable
+        """
+        key = object()
+        with self._lock:
+            self._aborts[key] = abort
+        try:
+            if self._event.is_set():
+                abort()
+            yield
+        finally:
+            with self._lock:
+                del self._aborts[key]
+        self.check()
+
+    def set(self):
+        """Stop the transfer: no new work starts, and work in progress is aborted."""
+        self._event.set()
+        with self._lock:
+            aborts = list(self._aborts.values())
+        for abort in aborts:
+            try:
+                abort()
+            except Exception:  # aborting is best effort: the socket may be gone already
+                logger.debug('aborting a transfer failed', exc_info=True)
 
 
 class ProgressMeter(object):
@@ -257,12 +408,17 @@ class Countdown(object):
 
 
 class TaskRunner(object):
-    """Runs transfer tasks on a bounded pool and collects their failures.
+    """Runs transfer tasks on ``jobs`` worker threads and records their failures.
 
-    A task is a callable; when it raises, the failure is recorded against its
-    path and the other tasks go on, except for a ``fatal`` exception (e.g.
-    refused credentials), which drops the tasks not started yet and is raised
-    by :meth:`wait`.
+    A task is a callable. Tasks may submit more tasks. A task's exception is
+    recorded as the failure of its path and the other tasks go on, except a
+    ``fatal`` one (e.g. refused credentials), which drops the tasks not
+    started yet and is raised by :meth:`wait`.
+
+    Used as a context manager, it waits for its tasks on a normal exit; on any
+    other (Ctrl-C in the calling thread included) it stops them instead, see
+    :meth:`interrupt`. The workers are daemon threads: a worker stuck on a dead
+    network can never keep the interpreter from exiting.
 
     :param jobs: number of worker threads
     :type jobs: int
@@ -270,58 +426,155 @@ class TaskRunner(object):
     :type result: TransferResult
     :param fatal: (optional) exception classes that stop the whole transfer
     :type fatal: tuple[type]
+    :param stop: (optional) the transfer's :class:`Stop`, shared by its runners
+    :type stop: None | Stop
     """
 
-    def __init__(self, jobs, result, fatal=()):
+    def __init__(self, jobs, result, fatal=(), stop=None):
+        if isinstance(jobs, bool) or not isinstance(jobs, int):
+            raise TypeError('jobs must be an int, not {0!r}'.format(jobs))
         if jobs < 1:
             raise ValueError('jobs must be at least 1, not {0!r}'.format(jobs))
-        self._pool = concurrent.futures.ThreadPoolExecutor(
-            max_workers=jobs, thread_name_prefix='pydas-transfer')
+        self.stop = stop if stop is not None else Stop()
+        self._jobs = jobs
         self._result = result
         self._fatal = tuple(fatal)
-        self._lock = threading.Lock()
-        self._futures = []
+        self._queue = collections.deque()
+        self._changed = threading.Condition()
+        self._threads = []
+        self._idle = 0
+        self._unfinished = 0
         self._fatal_error = None
 
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, error, traceback):
+        if kind is None:
+            self.wait()
+        else:
+            self.interrupt()
+
     def submit(self, path, task, *args):
-        """Run ``task(*args)`` on a worker; a failure is reported against ``path``."""
-        with self._lock:
-            if self._fatal_error is None:
-                self._futures.append(self._pool.submit(self._run, path, task, args))
+        """Run ``task(*args)`` on a worker; a failure is recorded against ``path``."""
+        with self._changed:
+            if self._fatal_error is not None or self.stop.is_set:
+                return
+            self._queue.append((path, task, args))
+            self._unfinished += 1
+            if self._idle:
+                self._changed.notify()
+            elif len(self._threads) < self._jobs:
+                thread = threading.Thread(target=self._work, daemon=True,
+                                          name='pydas-transfer-{0}'.format(len(self._threads)))
+                self._threads.append(thread)
+                thread.start()
 
     def fail(self, path, error):
-        """Record a failure that happened outside a task."""
+        """Record the failure of ``path`` (the one place that does) and go on."""
         logger.error('%s failed: %s', path, error)
-        with self._lock:
+        with self._changed:
             self._result.failed.append(Failure(path, error))
+
+    @contextlib.contextmanager
+    def reporting(self, path):
+        """Run the ``with`` block, recording its exception as the failure of ``path``.
+
+        The fatal exceptions and :class:`Stopped` go through; any other is
+        recorded and swallowed: the code after the block runs, and the yielded
+        :class:`Outcome` says whether the block succeeded.
+        """
+        outcome = Outcome()
+        try:
+            yield outcome
+        except self._fatal:
+            raise
+        except Exception as error:  # a failed file must not stop the others
+            outcome.succeeded = False
+            self.fail(path, error)
 
     def wait(self):
         """Wait for every task, including tasks submitted by tasks.
 
+        Ctrl-C while waiting stops the tasks (see :meth:`interrupt`).
+
         :raises Exception: the fatal error that stopped the transfer, if any
         """
         try:
-            while True:
-                with self._lock:
-                    pending = [future for future in self._futures if not future.done()]
-                if not pending:
-                    break
-                concurrent.futures.wait(pending)
-        finally:
-            self._pool.shutdown(wait=True, cancel_futures=True)
+            with self._changed:
+                while self._unfinished and self._fatal_error is None:
+                    self._changed.wait()
+        except BaseException:
+            self.interrupt()
+            raise
         if self._fatal_error is not None:
+            self.interrupt()
             raise self._fatal_error
+        self._close()
 
-    def _run(self, path, task, args):
-        if self._fatal_error is not None:
-            return
+    def interrupt(self):
+        """Stop the transfer: drop the tasks not started, abort the running ones and
+        give them :data:`STOP_GRACE` seconds to end (a second Ctrl-C ends the wait)."""
+        self.stop.set()
+        deadline = time.monotonic() + STOP_GRACE
         try:
-            task(*args)
-        except self._fatal as error:
-            with self._lock:
-                self._fatal_error = self._fatal_error or error
-        except Exception as error:  # a failed file must not stop the others
-            self.fail(path, error)
+            with self._changed:
+                self._unfinished -= len(self._queue)
+                self._queue.clear()
+                while self._unfinished and time.monotonic() < deadline:
+                    self._changed.wait(max(0.0, deadline - time.monotonic()))
+        finally:
+            self._close()
+
+    def _close(self):
+        with self._changed:
+            self._jobs = 0
+            self._changed.notify_all()
+
+    def _work(self):
+        while True:
+            with self._changed:
+                self._idle += 1
+                while not self._queue and self._jobs:
+                    self._changed.wait()
+                self._idle -= 1
+                if not self._queue:
+                    return
+                path, task, args = self._queue.popleft()
+            try:
+                if self._fatal_error is None and not self.stop.is_set:
+                    with self.reporting(path):
+                        task(*args)
+            except Stopped:
+                pass
+            except self._fatal as error:
+                with self._changed:
+                    self._fatal_error = self._fatal_error or error
+                    self._unfinished -= len(self._queue)
+                    self._queue.clear()
+            finally:
+                with self._changed:
+                    self._unfinished -= 1
+                    self._changed.notify_all()
+
+
+class Outcome(object):
+    """Whether the block of :meth:`TaskRunner.reporting` succeeded."""
+
+    def __init__(self):
+        self.succeeded = True
+
+
+@contextlib.contextmanager
+def interruptible(result):
+    """Turn Ctrl-C during the ``with`` block into :class:`pydas.exceptions.TransferInterrupted`
+    carrying ``result``, what was done until then."""
+    try:
+        yield
+    except KeyboardInterrupt as interrupt:
+        if isinstance(interrupt, TransferInterrupted):
+            raise
+        raise TransferInterrupted(result) from None
 
 
 def finish(result):

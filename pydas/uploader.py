@@ -354,7 +354,8 @@ class _Uploader(object):
             meter.seek(self._communicator.get_upload_offset(upload_token))
             logger.info('%s: resuming at byte %d', local_file.path, meter.position)
 
-        retrying(perform, self._attempts, local_file.path, before_retry=resume)
+        retrying(perform, self._attempts, local_file.path, resume=resume,
+                 position=lambda: meter.position)
 
     def _has_bitstream(self, item_id, name, checksum):
         item = self._client.with_token(
