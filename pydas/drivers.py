@@ -20,7 +20,7 @@ import requests
 import urllib3
 
 from pydas import wire
-from pydas.exceptions import ParseError, PydasException, RequestError
+from pydas.exceptions import LocalFileChanged, ParseError, PydasException, RequestError
 from pydas.text import has_non_ascii_text, repair_text
 from pydas.transport import (CHUNK_SIZE, Transport, filename_from_disposition, parse_envelope,
                              redact_params, redact_url, secret_values)
@@ -59,7 +59,10 @@ class _UploadBody(object):
         while remaining > 0:
             count = self._stream.readinto(view[:remaining])
             if not count:
-                break
+                # Sending less than the announced length would leave the server
+                # waiting for the rest until a timeout.
+                raise LocalFileChanged('the file ended {0} bytes before its announced '
+                                       'length: it shrank while being sent'.format(remaining))
             remaining -= count
             if self._progress is not None:
                 self._progress(count)
@@ -1070,6 +1073,21 @@ class CoreDriver(BaseDriver):
         :rtype: dict
         """
         return self._call('midas.bitstream.get', dict(token=token, bitstream_id=bitstream_id))
+
+    def delete_bitstream(self, token, bitstream_id):
+        """Delete one bitstream (file) from its revision. Calls ``midas.bitstream.delete``.
+
+        The transfer engine uses it to take back a bitstream whose content is not
+        the file that was sent. Midas keeps the stored content while another
+        bitstream refers to it.
+
+        :param token: API token of the caller
+        :type token: string
+        :param bitstream_id: id of the bitstream
+        :type bitstream_id: int | long
+        :raises pydas.exceptions.InvalidPolicy: without admin access to the item
+        """
+        self._call('midas.bitstream.delete', dict(token=token, bitstream_id=bitstream_id))
 
     def download_bitstream(self, bitstream_id, token=None, offset=0):
         """Fetch one bitstream (file), whole or from a byte offset on.

@@ -15,7 +15,7 @@ import time
 
 import requests
 
-from pydas.exceptions import (HTTPError, IncompleteTransfer, InternalError, LocalFileChanged,
+from pydas.exceptions import (HTTPError, IncompleteTransfer, InternalError, ParseError,
                               RequestError, TransferError, TransferInterrupted, UploadFailed)
 
 logger = logging.getLogger('pydas')
@@ -149,8 +149,9 @@ def is_retryable(error):
     """
     if isinstance(error, HTTPError):
         return error.code is not None and error.code >= 500
+    # A ParseError: an answer cut short, or a proxy's error page instead of the server's.
     return isinstance(error, (RequestError, UploadFailed, InternalError, IncompleteTransfer,
-                              LocalFileChanged, requests.exceptions.RequestException))
+                              ParseError, requests.exceptions.RequestException))
 
 
 def retry_pause(failures):
@@ -220,8 +221,8 @@ def retrying(operation, attempts, path, resume=None, position=None, stop=None):
             if error is not None:
                 if failures >= attempts or time.monotonic() > deadline:
                     raise error
-                logger.warning('%s: %s (%d attempt(s) without progress of %d); trying '
-                               'again', path, error, failures, attempts)
+                logger.warning('%s: %s; trying again (%d of %d attempts in a row without '
+                               'progress)', path, error, failures, attempts)
                 if stop is not None:
                     stop.sleep(retry_pause(failures))
             return operation()

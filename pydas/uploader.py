@@ -22,12 +22,14 @@ import logging
 import os
 import stat
 
-from pydas.checksums import file_md5
-from pydas.exceptions import InvalidUploadToken, TokenRenewalFailed
+from pydas import uploadstate
+from pydas.exceptions import ResponseError, TokenRenewalFailed
+from pydas.fileupload import HEAD, NEW_REVISION, FileUpload, hash_file
 from pydas.serverpaths import resolve_destination
 from pydas.transfer import (
-    DEFAULT_ATTEMPTS, DEFAULT_JOBS, Countdown, FileMeter, ProgressMeter, Skipped, TaskRunner,
-    TransferResult, finish, retrying)
+    DEFAULT_ATTEMPTS, DEFAULT_JOBS, Countdown, ProgressMeter, Skipped, TaskRunner,
+    TransferResult, check_attempts, finish, interruptible, is_retryable, retry_pause,
+    retrying)
 
 logger = logging.getLogger('pydas')
 
@@ -100,6 +102,7 @@ def upload_files(client, file_pattern, destination='Private', leaf_folders_as_it
     :raises pydas.exceptions.ServerPathNotFound: if the destination does not exist
     :raises pydas.exceptions.TransferError: if some files failed (the others are uploaded)
     """
+    check_attempts(attempts)
     client.verify_credentials()
     parent_id = resolve_destination(client, destination)
     result = TransferResult()
@@ -113,7 +116,8 @@ def upload_files(client, file_pattern, destination='Private', leaf_folders_as_it
         files = node.files() if isinstance(node, LocalFolder) else node.files
         meter.add_files(len(files), sum(local_file.size for local_file in files))
     uploader = _Uploader(client, result, meter, reuse_existing, jobs, attempts)
-    uploader.run(nodes, parent_id)
+    with interruptible(result):
+        uploader.run(nodes, parent_id)
     return finish(result)
 
 
@@ -142,29 +146,35 @@ def _skip(result, path, reason):
 
 
 class _Uploader(object):
-    """Creates folders in order on the calling thread and sends files on workers."""
+    """Creates folders in order on the calling thread and sends files on workers.
+
+    It is the context of each :class:`pydas.fileupload.FileUpload`: ``client``,
+    ``attempts``, ``stop``, ``meter`` and ``result``.
+    """
 
     def __init__(self, client, result, meter, reuse_existing, jobs, attempts):
-        self._client = client
+        self.client = client
         self._communicator = client.communicator
-        self._result = result
-        self._meter = meter
+        self.result = result
+        self.meter = meter
         self._reuse_existing = reuse_existing
-        self._attempts = attempts
+        self.attempts = attempts
         self._runner = TaskRunner(jobs, result, fatal=(TokenRenewalFailed,))
+        self.stop = self._runner.stop
+        self.states = uploadstate.default_state()
         # The workers, and this thread creating folders meanwhile.
         self._communicator.reserve_connections(jobs + 1)
 
     def run(self, nodes, parent_id):
         """Upload ``nodes`` into the folder ``parent_id`` and wait for every file."""
         try:
-            existing_items = self._existing_items(parent_id)
-            # Unless listed, the destination's item names are unknown.
-            self._upload_children(nodes, parent_id, existing_items,
-                                  existing_items if self._reuse_existing else None)
+            with self._runner:
+                existing_items = self._existing_items(parent_id)
+                # Unless listed, the destination's item names are unknown.
+                self._upload_children(nodes, parent_id, existing_items,
+                                      existing_items if self._reuse_existing else None)
         finally:
-            self._runner.wait()
-        self._result.bytes_transferred = self._meter.bytes_moved
+            self.result.bytes_transferred = self.meter.bytes_moved
 
     def _upload_children(self, nodes, folder_id, existing_items, names_taken):
         """Upload ``nodes`` into ``folder_id``.
@@ -185,181 +195,209 @@ class _Uploader(object):
 
     def _upload_folder(self, node, parent_id):
         logger.info('creating folder from %s', node.path)
-        try:
-            folder = self._client.with_token(
-                lambda token: self._communicator.create_folder(
-                    token, node.name, parent_id, reuse_existing=self._reuse_existing))
-            existing_items = self._existing_items(folder['folder_id'])
-        except TokenRenewalFailed:
-            raise
-        except Exception as error:  # the folder's files fail with it; its siblings go on
-            self._runner.fail(node.path, error)
-            for local_file in node.files():
-                self._meter.file_done(local_file.path)
-            return
-        # Without reuse_existing, the server created the folder (it refuses an existing
-        # name): it is empty.
-        self._upload_children(node.children, folder['folder_id'], existing_items,
-                              existing_items)
+        with self._runner.reporting(node.path) as outcome:
+            try:
+                folder = self._create_once(
+                    node.path,
+                    lambda token: self._communicator.create_folder(
+                        token, node.name, parent_id, reuse_existing=self._reuse_existing),
+                    # The call whose answer was lost may have created it.
+                    lambda: self._api(node.path, lambda token: self._communicator.create_folder(
+                        token, node.name, parent_id, reuse_existing=True)))
+                existing_items = self._existing_items(folder['folder_id'])
+            except Exception:
+                # The folder's files fail with it; its siblings go on.
+                for local_file in node.files():
+                    self.meter.file_done(local_file.path)
+                raise
+        if outcome.succeeded:
+            self._upload_children(node.children, folder['folder_id'], existing_items,
+                                  existing_items)
 
     def _existing_items(self, folder_id):
         """Return item name -> item id in the folder (nothing unless reusing)."""
         if not self._reuse_existing:
             return {}
-        children = self._client.with_token(
-            lambda token: self._communicator.folder_children(token, folder_id))
+        children = self._api(folder_id, lambda token: self._communicator.folder_children(
+            token, folder_id))
         existing = {}
         for item in children.get('items', []):
             existing.setdefault(item['name'], item['item_id'])
         return existing
 
-    def _upload_item(self, node, folder_id, item_id, in_one_call=False):
-        """Create (or reuse) the item, send its first file, then the others in parallel.
+    # Items -------------------------------------------------------------------
 
-        The first bitstream creates the item's revision; the others are added
-        to it concurrently.
+    def _upload_item(self, node, folder_id, item_id, in_one_call=False):
+        """Find or create the item, send its first file, then the others in parallel.
+
+        The first file decides the revision the others go to: the item's latest
+        one, or a new one when the item holds other content under these names.
         """
-        if item_id is None and in_one_call:
-            item_id = self._upload_new_item(node, folder_id)
-            if item_id is not None:
-                self._item_done(node, item_id)
+        plan = self._plan(node, folder_id, item_id, in_one_call)
+        if plan is None:
             return
-        if item_id is None:
-            item_id = self._create_item(node, folder_id)
-        files = list(node.files)
-        while files:
-            local_file = files.pop(0)
-            if self._upload_file_reporting(local_file, item_id):
-                break
-        else:
+        first, others = plan
+        if not self._upload_file_reporting(first):
             return
-        countdown = Countdown(len(files) + 1, lambda: self._item_done(node, item_id))
-        for local_file in files:
-            self._runner.submit(local_file.path, self._upload_part, local_file, item_id,
-                                countdown)
+        countdown = Countdown(len(others) + 1, lambda: self._item_done(node, first.item_id))
+        for upload in others:
+            self._runner.submit(upload.path, self._upload_part, upload, countdown)
         countdown.part_done(True)
 
-    def _create_item(self, node, folder_id):
-        logger.info('creating item from %s', node.path)
-        try:
-            return self._client.with_token(
-                lambda token: self._communicator.create_item(token, node.name, folder_id)
-            )['item_id']
-        except Exception:
-            for local_file in node.files:
-                self._meter.file_done(local_file.path)
-            raise
-
-    def _upload_new_item(self, node, folder_id):
-        """Create the item of a single file and send the file; return the item id, or None.
-
-        ``midas.upload.generatetoken`` with the folder creates the item (named like
-        the file, which no item of the folder has) and answers its upload token, or
-        an empty token when its checksum short-cut attached content the server
-        already held: then the item is found by its name.
-        """
-        local_file = node.files[0]
-        try:
-            meter = FileMeter(self._meter, local_file.path)
-            checksum, size = file_md5(local_file.path)
-            logger.info('creating item from %s', node.path)
-            # Not retried: a call whose answer was lost may have created the item.
-            upload_token, item_id = self._client.with_token(
-                lambda token: self._communicator.generate_upload_token_for_new_item(
-                    token, folder_id, local_file.name, checksum=checksum))
-            if upload_token:
-                self._transfer(upload_token, local_file, item_id, checksum, meter)
-            else:
-                item_id = self._find_item(folder_id, node.name)
-                self._unchanged(local_file, size, meter)
-        except TokenRenewalFailed:
-            raise
-        except Exception as error:  # reported, and the other files go on
-            self._runner.fail(local_file.path, error)
+    def _plan(self, node, folder_id, item_id, in_one_call):
+        """Return the first :class:`FileUpload` of the item and the others, or None when
+        nothing is left to send (each file then counted as done or failed)."""
+        known = {}
+        for local_file in node.files:
+            with self._runner.reporting(local_file.path) as outcome:
+                known[local_file.path] = hash_file(local_file.path, self.attempts)
+            if not outcome.succeeded:
+                self.meter.file_done(local_file.path)
+        files = [local_file for local_file in node.files if local_file.path in known]
+        if not files:
             return None
-        finally:
-            self._meter.file_done(local_file.path)
-        return item_id
+        with self._runner.reporting(node.path) as outcome:
+            if item_id is None:
+                item_id = self._earlier_item(files[0], known[files[0].path], node.name)
+            fresh = item_id is None
+            if fresh:
+                item_id, revision, token = self._new_item(node, files[0], known, folder_id,
+                                                          in_one_call)
+            else:
+                revision, token = self._revision_for(node, files, known, item_id), None
+        if not outcome.succeeded:
+            for local_file in files:
+                self.meter.file_done(local_file.path)
+            return None
+        if revision is None:
+            for local_file in files:
+                state, _ = known[local_file.path]
+                self.meter.add_bytes(state.size, local_file.path)
+                self.meter.file_done(local_file.path)
+                self.result.unchanged.append(local_file.path)
+            self._item_done(node, item_id)
+            return None
+        # The first one chooses the revision: one that holds different content first.
+        first = FileUpload(self, files[0], item_id, revision, known[files[0].path], token,
+                           fresh)
+        others = [FileUpload(self, local_file, item_id, HEAD, known[local_file.path],
+                             fresh=fresh)
+                  for local_file in files[1:]]
+        return first, others
 
-    def _find_item(self, folder_id, name):
-        found = self._client.with_token(
-            lambda token: self._communicator.search_item_by_name_and_folder(
-                name, folder_id, token=token))
+    def _earlier_item(self, local_file, known, name):
+        """The item a run before left unfinished for this very file, if it still waits."""
+        state, checksum = known
+        recalled = self.states.recall(self._communicator.url, local_file.path, state.size,
+                                      state.mtime_ns, checksum)
+        if recalled is None:
+            return None
+        try:
+            item = self._api(local_file.path, lambda token: self._communicator.item_get(
+                token, recalled[0]))
+        except ResponseError:
+            return None  # deleted meanwhile
+        if item['name'] != name:
+            return None
+        logger.info('%s: going on with item %s, left by an earlier run', local_file.path,
+                    item['item_id'])
+        return item['item_id']
+
+    def _new_item(self, node, local_file, known, folder_id, in_one_call):
+        """Create the item; return its id, the revision to send to and the upload token
+        when the item came with one (None otherwise, '' when no upload is needed)."""
+        logger.info('creating item from %s', node.path)
+
+        def created_item():
+            # A call whose answer was lost may have created it: it has no revision yet.
+            return self._find_item(folder_id, node.name, empty=True)
+
+        if not in_one_call:
+            item_id = self._create_once(
+                node.path,
+                lambda token: self._communicator.create_item(token, node.name,
+                                                             folder_id)['item_id'],
+                created_item)
+            return item_id, HEAD, None
+        upload_token, item_id = self._create_once(
+            node.path,
+            lambda token: self._communicator.generate_upload_token_for_new_item(
+                token, folder_id, local_file.name, checksum=known[local_file.path][1]),
+            lambda: (lambda found: None if found is None else (None, found))(created_item()))
+        if upload_token == '':
+            item_id = self._find_item(folder_id, node.name)
+        return item_id, HEAD, upload_token
+
+    def _revision_for(self, node, files, known, item_id):
+        """The revision the files of an existing item go to: HEAD to fill an item without
+        content, a new one if its latest holds other content, None if it holds theirs."""
+        item = self._api(node.path, lambda token: self._communicator.item_get(token, item_id))
+        revisions = item.get('revisions') or []
+        held = {}
+        for bitstream in (revisions[-1]['bitstreams'] if revisions else []):
+            held.setdefault(bitstream['name'], set()).add(
+                (bitstream['checksum'].lower(), int(bitstream['sizebytes'] or 0)))
+        if not held:
+            return HEAD
+        differing = [local_file for local_file in files
+                     if (known[local_file.path][1], known[local_file.path][0].size)
+                     not in held.get(local_file.name, ())]
+        if not differing and set(held) == {local_file.name for local_file in files}:
+            return None
+        # Send a differing file first: it creates the revision the others join.
+        if differing:
+            files.insert(0, files.pop(files.index(differing[0])))
+        return NEW_REVISION
+
+    def _find_item(self, folder_id, name, empty=False):
+        """The newest item of that name in the folder (with ``empty``, one without
+        revision, or None)."""
+        found = self._api(name, lambda token: self._communicator.search_item_by_name_and_folder(
+            name, folder_id, token=token))
+        if empty:
+            found = [item for item in found
+                     if not self._api(name, lambda token: self._communicator.item_get(
+                         token, item['item_id'])).get('revisions')]
+            if not found:
+                return None
         # The newest, should another client have added one of that name meanwhile.
         return max((item['item_id'] for item in found), key=int)
 
-    def _upload_part(self, local_file, item_id, countdown):
-        countdown.part_done(self._upload_file_reporting(local_file, item_id))
+    def _api(self, path, operation):
+        """Call ``operation(token)``, retried as transfers are (it is safe to repeat)."""
+        return retrying(lambda: self.client.with_token(operation), self.attempts, path,
+                        stop=self.stop)
 
-    def _upload_file_reporting(self, local_file, item_id):
+    def _create_once(self, path, create, find_created):
+        """Call ``create(token)``, which must not simply be repeated: when its answer is
+        lost, ``find_created()`` tells what it made (None: nothing, and it is tried again).
+        """
+        for attempt in range(1, self.attempts + 1):
+            try:
+                return self.client.with_token(create)
+            except Exception as error:
+                if not is_retryable(error) or attempt == self.attempts:
+                    raise
+                logger.warning('%s: %s; checking what the server did', path, error)
+            self.stop.sleep(retry_pause(attempt))
+            found = find_created()
+            if found is not None:
+                return found
+
+    def _upload_part(self, upload, countdown):
+        countdown.part_done(self._upload_file_reporting(upload))
+
+    def _upload_file_reporting(self, upload):
         """Upload one file; record a failure instead of raising. Returns whether it worked."""
         try:
-            self._upload_file(local_file, item_id)
-        except TokenRenewalFailed:
-            raise
-        except Exception as error:  # reported, and the item's other files go on
-            self._runner.fail(local_file.path, error)
-            return False
+            with self._runner.reporting(upload.path) as outcome:
+                upload.run()
         finally:
-            self._meter.file_done(local_file.path)
-        return True
+            self.meter.file_done(upload.path)
+        return outcome.succeeded
 
     def _item_done(self, node, item_id):
-        with self._meter.lock:
-            self._result.items.append((node.path, item_id))
-            for callback in self._client.item_upload_callbacks:
-                callback(self._communicator, self._client.token, item_id)
-
-    def _upload_file(self, local_file, item_id):
-        meter = FileMeter(self._meter, local_file.path)
-        checksum, size = file_md5(local_file.path)
-        upload_token = retrying(
-            lambda: self._client.with_token(
-                lambda token: self._communicator.generate_upload_token(
-                    token, item_id, local_file.name, checksum=checksum)),
-            self._attempts, local_file.path)
-        if not upload_token:
-            self._unchanged(local_file, size, meter)
-            return
-        self._transfer(upload_token, local_file, item_id, checksum, meter)
-
-    def _unchanged(self, local_file, size, meter):
-        logger.info('%s: the server has this content already', local_file.path)
-        meter.seek(size)
-        self._result.unchanged.append(local_file.path)
-
-    def _transfer(self, upload_token, local_file, item_id, checksum, meter):
-        logger.info('uploading %s', local_file.path)
-        self._send(upload_token, local_file, item_id, checksum, meter)
-        self._result.transferred.append(local_file.path)
-
-    def _send(self, upload_token, local_file, item_id, checksum, meter):
-        """Send the file, resuming from the server's offset after a break."""
-        attempt = {'number': 0}
-
-        def perform():
-            attempt['number'] += 1
-            try:
-                self._communicator.perform_upload(
-                    upload_token, local_file.name, filepath=local_file.path,
-                    offset=meter.position, itemid=item_id, progress=meter.add)
-            except InvalidUploadToken:
-                # A consumed token after a broken attempt: that attempt completed
-                # on the server but its answer was lost.
-                if attempt['number'] == 1 or not self._has_bitstream(
-                        item_id, local_file.name, checksum):
-                    raise
-
-        def resume():
-            meter.seek(self._communicator.get_upload_offset(upload_token))
-            logger.info('%s: resuming at byte %d', local_file.path, meter.position)
-
-        retrying(perform, self._attempts, local_file.path, resume=resume,
-                 position=lambda: meter.position)
-
-    def _has_bitstream(self, item_id, name, checksum):
-        item = self._client.with_token(
-            lambda token: self._communicator.item_get(token, item_id))
-        revisions = item.get('revisions') or [{'bitstreams': []}]
-        return any(bitstream['name'] == name and bitstream['checksum'] == checksum
-                   for bitstream in revisions[-1]['bitstreams'])
+        with self.meter.lock:
+            self.result.items.append((node.path, item_id))
+            for callback in self.client.item_upload_callbacks:
+                callback(self._communicator, self.client.token, item_id)

@@ -75,6 +75,7 @@ RENAMES_BY_METHOD = {
     'midas.upload.generatetoken': {'item_id': 'itemid', 'folder_id': 'folderid'},
     'midas.upload.perform': {'item_id': 'itemid', 'folder_id': 'folderid'},
     'midas.bitstream.get': _BITSTREAM_ID,
+    'midas.bitstream.delete': _BITSTREAM_ID,
     'midas.bitstream.download': _BITSTREAM_ID,
     'midas.dicomextractor.extract': {'item_id': 'item'},
     'midas.thumbnailcreator.create.big.thumbnail': _ITEM_ID_CAMEL,

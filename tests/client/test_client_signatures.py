@@ -63,6 +63,7 @@ SIGNATURES = {
     # extras of the transfer engine
     'drivers.CoreDriver.get_upload_offset': '(self, upload_token)',
     'drivers.CoreDriver.bitstream_get': '(self, token, bitstream_id)',
+    'drivers.CoreDriver.delete_bitstream': '(self, token, bitstream_id)',
     'drivers.CoreDriver.download_bitstream': '(self, bitstream_id, token=None, offset=0)',
     'drivers.CoreDriver.stream_bitstream': '(self, bitstream_id, token=None, offset=0)',
     'drivers.CoreDriver.generate_upload_token_for_new_item':

@@ -1,0 +1,238 @@
+"""Uploads under hostile conditions: cut connections at random bytes, files changing
+while they are sent, progress that must not count as failure, changed files as new
+revisions. Every test asserts on what the server stores (database and assetstore)."""
+
+import os
+import random
+import threading
+import time
+
+import pytest
+
+from pydas import fileupload
+from pydas.exceptions import TransferError
+from pydas.serverpaths import resolve_destination
+from pydas.session import Client
+
+from cutting_relay import UPSTREAM, DOWNSTREAM, CuttingRelay
+from midas_calls import calls_of
+
+from .helpers import holds_exactly, md5_of, read_tree, stored_items, write_tree
+
+KiB = 1024
+MiB = 1024 * KiB
+
+
+@pytest.fixture
+def quick_settle(monkeypatch):
+    """Shorter pauses between the offset reads of a resume (the embedded server stops
+    adding to a partial as soon as the connection breaks)."""
+    monkeypatch.setattr(fileupload, 'SETTLE_INTERVAL', 0.05)
+
+
+def new_folder(client, name):
+    private = resolve_destination(client, 'Private')
+    return client.communicator.create_folder(client.token, name, private)['folder_id']
+
+
+def random_files(seed, count, sizes):
+    generator = random.Random(seed)
+    return {'file{0:02d}.bin'.format(number): generator.randbytes(generator.choice(sizes))
+            for number in range(count)}
+
+
+RELAY_RUNS = 20
+RELAY_SIZES = (256 * KiB, 512 * KiB, 1 * MiB, 2 * MiB)
+# Cut positions: anywhere in the requests (bodies of a few MiB), and in the short answers
+# to them, byte 0 included (the server has the whole body, the client never hears back).
+RELAY_SPAN = {UPSTREAM: 2 * MiB, DOWNSTREAM: 4 * KiB}
+
+
+def test_uploads_through_random_cuts_store_every_file_intact(
+        midas_server, ada, tmp_path, quick_settle, capsys):
+    figures = {'runs': 0, 'cuts': 0, 'files': 0, 'resent': 0}
+    for seed in range(RELAY_RUNS):
+        files = random_files(seed, 12, RELAY_SIZES)
+        source = tmp_path / 'run{0}'.format(seed)
+        write_tree(str(source), files)
+        with CuttingRelay(midas_server.url, seed=seed, max_cuts=12, span=RELAY_SPAN,
+                          probability=1.0, armed=False) as relay:
+            with Client(url=relay.url) as client:
+                client.login(email=ada['email'], api_key=ada['api_key'])
+                folder_id = new_folder(client, 'run{0}'.format(seed))
+                relay.armed = True
+                result = client.upload(str(source / '*'), jobs=4,
+                                       destination='/users/Ada_Lovelace/Private/run{0}'.format(
+                                           seed))
+        holds_exactly(midas_server, folder_id, files)
+        assert not result.failed
+        figures['runs'] += 1
+        figures['cuts'] += len(relay.cuts)
+        figures['files'] += len(files)
+        figures['resent'] += result.bytes_transferred - sum(map(len, files.values()))
+    with capsys.disabled():
+        print('\nupload relay: {runs} runs, {cuts} cuts, {files}/{files} files intact, '
+              '0 corrupted, 0 failed, {resent} bytes sent again'.format(**figures))
+    assert figures['cuts'] >= 3 * RELAY_RUNS
+
+
+def test_attempts_that_make_progress_do_not_count(midas_server, client, tmp_path,
+                                                  quick_settle):
+    content = os.urandom(6 * MiB)
+    write_tree(str(tmp_path), {'big.bin': content})
+    for _ in range(5):  # each attempt gets 1 MiB further than the one before
+        midas_server.faults.cut_request(MiB, method='midas.upload.perform')
+
+    result = client.upload(str(tmp_path / 'big.bin'), attempts=2)
+
+    assert result.transferred == [str(tmp_path / 'big.bin')]
+    assert len(calls_of(midas_server, 'midas.upload.perform')) == 6
+    holds_exactly(midas_server, _private_id(client), {'big.bin': content})
+
+
+def test_a_file_fails_after_attempts_in_a_row_without_progress(midas_server, client,
+                                                               tmp_path, quick_settle):
+    write_tree(str(tmp_path), {'big.bin': os.urandom(2 * MiB)})
+    for _ in range(3):
+        midas_server.faults.cut_request(0, method='midas.upload.perform')
+
+    with pytest.raises(Exception) as raised:
+        client.upload(str(tmp_path / 'big.bin'), attempts=2)
+
+    assert len(raised.value.result.failed) == 1
+    assert len(calls_of(midas_server, 'midas.upload.perform')) == 2
+
+
+@pytest.mark.parametrize('attempts, error', [(0, ValueError), (-1, ValueError),
+                                             ('3', TypeError), (1.5, TypeError)])
+def test_attempts_below_one_or_not_an_int_are_refused(client, tmp_path, attempts, error):
+    write_tree(str(tmp_path), {'a.txt': b'a'})
+    with pytest.raises(error, match='attempts'):
+        client.upload(str(tmp_path / 'a.txt'), attempts=attempts)
+
+
+def _private_id(client):
+    return resolve_destination(client, 'Private')
+
+
+# Files changing while they are sent ---------------------------------------------------
+
+def _change_once(path, after_bytes, change):
+    """A progress callback that applies ``change(path)`` once ``after_bytes`` were sent."""
+    state = {'done': False}
+
+    def progress(update):
+        if not state['done'] and update.bytes_done >= after_bytes:
+            state['done'] = True
+            change(path)
+    return progress
+
+
+def _rewrite(path):
+    size = os.path.getsize(path)
+    with open(path, 'r+b') as stream:
+        stream.write(os.urandom(size))
+
+
+def _rewrite_while(path, running):
+    """Rewrite the file again and again while ``running`` is set (for 30 s at most)."""
+    deadline = time.monotonic() + 30
+    while running.is_set() and time.monotonic() < deadline:
+        _rewrite(path)
+
+
+def _truncate(path):
+    with open(path, 'r+b') as stream:
+        stream.truncate(4 * MiB)
+
+
+def _append(path):
+    with open(path, 'ab') as stream:
+        stream.write(os.urandom(MiB))
+
+
+@pytest.mark.parametrize('change', [_rewrite, _truncate, _append],
+                         ids=['rewritten', 'truncated', 'appended'])
+def test_a_file_changed_while_sent_is_sent_again_as_it_is_now(midas_server, client, tmp_path,
+                                                              change):
+    path = tmp_path / 'scan.bin'
+    write_tree(str(tmp_path), {'scan.bin': os.urandom(8 * MiB)})
+
+    result = client.upload(str(path), progress=_change_once(str(path), 2 * MiB, change))
+
+    assert result.transferred == [str(path)]
+    # Exactly the content the file has now: one revision, one bitstream.
+    items = stored_items(midas_server, _private_id(client))
+    current = path.read_bytes()
+    assert items == {'scan.bin': [[('scan.bin', len(current), md5_of(current),
+                                    md5_of(current))]]}
+
+
+def test_a_file_that_keeps_changing_fails_and_leaves_no_bad_content(
+        midas_server, client, tmp_path):
+    path = tmp_path / 'scan.bin'
+    write_tree(str(tmp_path), {'scan.bin': os.urandom(4 * MiB)})
+    uploading = threading.Event()
+    uploading.set()
+    rewriter = threading.Thread(target=_rewrite_while, args=(str(path), uploading))
+    rewriter.start()
+    try:
+        with pytest.raises(TransferError) as raised:
+            client.upload(str(path), attempts=2)
+    finally:
+        uploading.clear()
+        rewriter.join()
+
+    assert 'changed while' in str(raised.value.result.failed[0].reason)
+    for revisions in stored_items(midas_server, _private_id(client)).values():
+        assert all(bitstreams == [] for bitstreams in revisions)
+
+
+# Re-uploads with reuse_existing ---------------------------------------------------------
+
+def test_a_changed_file_becomes_a_new_revision(midas_server, client, tmp_path):
+    write_tree(str(tmp_path / 'up'), {'notes.txt': b'version 1'})
+    client.upload(str(tmp_path / 'up' / 'notes.txt'), reuse_existing=True)
+    write_tree(str(tmp_path / 'up'), {'notes.txt': b'version 2, longer'})
+
+    result = client.upload(str(tmp_path / 'up' / 'notes.txt'), reuse_existing=True)
+
+    assert result.transferred == [str(tmp_path / 'up' / 'notes.txt')]
+    items = stored_items(midas_server, _private_id(client))
+    assert [[bitstream[:2] for bitstream in revision] for revision in items['notes.txt']] == [
+        [('notes.txt', 9)], [('notes.txt', 17)]]
+    client.download('/users/Ada_Lovelace/Private/notes.txt', str(tmp_path / 'down'))
+    assert read_tree(str(tmp_path / 'down')) == {'notes.txt': b'version 2, longer'}
+
+
+def test_an_identical_file_is_skipped_as_identical(midas_server, client, tmp_path):
+    write_tree(str(tmp_path), {'notes.txt': b'same'})
+    client.upload(str(tmp_path / 'notes.txt'), reuse_existing=True)
+    midas_server.clear_calls()
+
+    result = client.upload(str(tmp_path / 'notes.txt'), reuse_existing=True)
+
+    assert result.unchanged == [str(tmp_path / 'notes.txt')] and not result.transferred
+    assert not calls_of(midas_server, 'midas.upload.perform')
+    assert len(stored_items(midas_server, _private_id(client))['notes.txt']) == 1
+
+
+def test_a_changed_leaf_folder_gets_a_new_revision_with_the_current_files(
+        midas_server, client, tmp_path):
+    write_tree(str(tmp_path / 'series'), {'1.dcm': b'one', '2.dcm': b'two', '3.dcm': b'3'})
+    client.upload(str(tmp_path / 'series'), leaf_folders_as_items=True, reuse_existing=True)
+    write_tree(str(tmp_path / 'series'), {'2.dcm': b'two, again'})
+    os.remove(str(tmp_path / 'series' / '3.dcm'))
+    midas_server.clear_calls()
+
+    client.upload(str(tmp_path / 'series'), leaf_folders_as_items=True, reuse_existing=True)
+
+    revisions = stored_items(midas_server, _private_id(client))['series']
+    assert len(revisions) == 2
+    assert sorted(bitstream[:2] for bitstream in revisions[-1]) == [
+        ('1.dcm', 3), ('2.dcm', 10)]
+    # The unchanged file's content was not sent again.
+    assert len(calls_of(midas_server, 'midas.upload.perform')) == 1
+    client.download('/users/Ada_Lovelace/Private/series', str(tmp_path / 'down'))
+    assert read_tree(str(tmp_path / 'down')) == {'series/1.dcm': b'one',
+                                                 'series/2.dcm': b'two, again'}
