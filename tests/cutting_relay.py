@@ -10,11 +10,13 @@ seeded random generator, so a failing run can be replayed.
         communicator = pydas.core.Communicator(relay.url)
         ...
     relay.cuts  # the cuts made: (direction, byte position)
+    relay.planned  # the cuts planned, made or not (a connection may end before)
 """
 
 import random
 import socket
 import threading
+import time
 from urllib.parse import urlsplit
 
 UPSTREAM = 'client->server'
@@ -32,18 +34,24 @@ class CuttingRelay(object):
     :param target_url: the server's URL (its path is kept in :attr:`url`)
     :param seed: seeds the positions
     :param max_cuts: the most cuts of one relay
-    :param span: cut positions are below this many bytes
+    :param span: cut positions are below this many bytes: one number, or a dict of
+        a number by direction (an upload's answers are far shorter than its requests)
     :param probability: chance that a new connection is cut
+    :param armed: whether to cut from the start (else from when :attr:`armed` is set)
+    :param rate: (optional) bytes per second each direction of a connection moves at
+        most, to keep a transfer going long enough to interrupt it
     """
 
-    def __init__(self, target_url, seed, max_cuts, span, probability=0.5):
+    def __init__(self, target_url, seed=0, max_cuts=0, span=1, probability=0.5, armed=True,
+                 rate=None):
         parts = urlsplit(target_url)
         self._target = (parts.hostname, parts.port)
         self._path = parts.path
         self._random = random.Random(seed)
         self._max_cuts = max_cuts
-        self._span = span
+        self._span = span if isinstance(span, dict) else {UPSTREAM: span, DOWNSTREAM: span}
         self._probability = probability
+        self._rate = rate
         self._lock = threading.Lock()
         self._sockets = set()
         self._listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -51,8 +59,13 @@ class CuttingRelay(object):
         self._listener.bind(('127.0.0.1', 0))
         self._listener.listen(64)
         self._accepting = threading.Thread(target=self._accept, daemon=True)
+        #: cuts are planned only for connections opened while this is true
+        self.armed = armed
         self.cuts = []
+        self.planned = []
         self.connections = 0
+        #: bytes relayed so far, by direction
+        self.moved = {UPSTREAM: 0, DOWNSTREAM: 0}
 
     @property
     def url(self):
@@ -68,7 +81,7 @@ class CuttingRelay(object):
 
     def close(self):
         """Stop accepting and close every relayed connection."""
-        self._listener.close()
+        _close(self._listener)  # shutting it down wakes the thread blocked in accept()
         with self._lock:
             sockets = list(self._sockets)
         for sock in sockets:
@@ -102,22 +115,28 @@ class CuttingRelay(object):
 
     def _plan_cut(self):
         with self._lock:
-            if len(self.cuts) >= self._max_cuts or self._random.random() >= self._probability:
+            if (not self.armed or len(self.planned) >= self._max_cuts
+                    or self._random.random() >= self._probability):
                 return None
-            cut = (self._random.choice((UPSTREAM, DOWNSTREAM)),
-                   self._random.randrange(self._span))
-            self.cuts.append(cut)
+            direction = self._random.choice((UPSTREAM, DOWNSTREAM))
+            cut = (direction, self._random.randrange(self._span[direction]))
+            self.planned.append(cut)
             return cut
 
     def _pump(self, source, sink, limit, pair, direction):
         """Copy ``source`` to ``sink``; after ``limit`` bytes, cut both connections."""
         moved = 0
-        buffer = bytearray(256 * 1024)
+        started = time.monotonic()
+        buffer = bytearray(64 * 1024 if self._rate else 256 * 1024)
         view = memoryview(buffer)
         try:
             while True:
+                if self._rate:
+                    time.sleep(max(0.0, started + moved / self._rate - time.monotonic()))
                 wanted = len(buffer) if limit is None else min(len(buffer), limit - moved)
                 if wanted <= 0:
+                    with self._lock:
+                        self.cuts.append((direction, moved))
                     break
                 count = source.recv_into(view[:wanted])
                 if not count:
@@ -126,6 +145,8 @@ class CuttingRelay(object):
                     return
                 sink.sendall(view[:count])
                 moved += count
+                with self._lock:
+                    self.moved[direction] += count
         except OSError:
             pass
         for sock in pair:
