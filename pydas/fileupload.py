@@ -125,7 +125,6 @@ class FileUpload(object):
         self._state = None
         self._checksum = None
         self._existing = frozenset()
-        self._stored_revision = None
 
     @property
     def path(self):
@@ -133,9 +132,14 @@ class FileUpload(object):
         return self._file.path
 
     @property
-    def revision_number(self):
-        """The number of the revision that received the file (after :meth:`run`)."""
-        return self._stored_revision
+    def fresh(self):
+        """Whether this upload's item was created for it."""
+        return self._fresh
+
+    @property
+    def resumable(self):
+        """Whether a partial upload of the file waits on the server for a later run."""
+        return bool(self._token) and not self._completed
 
     def run(self):
         """Upload the file, or find the server holds it already.
@@ -180,7 +184,7 @@ class FileUpload(object):
             return bool(self._token)
         recalled = self._states.recall(self._communicator.url, self._file.path,
                                        self._state.size, self._state.mtime_ns, self._checksum)
-        if recalled is not None and str(recalled[0]) == str(self.item_id):
+        if recalled is not None and recalled[1] and str(recalled[0]) == str(self.item_id):
             self._token = recalled[1]
             offset = self._settled_offset()
             if 0 < offset <= self._state.size:
@@ -361,7 +365,6 @@ class FileUpload(object):
             raise IncompleteTransfer(
                 '{0}: the server stored {1} instead of {2} bytes with MD5 {3}'.format(
                     self._file.path, found, self._state.size, self._checksum))
-        self._stored_revision = self._target_revision(item)['revision']
         self._meter.seek(self._state.size)
         if sent:
             self._context.result.completed(self._file.path, self._state.size, self._resumed)

@@ -238,6 +238,8 @@ class _Uploader(object):
             return
         first, others = plan
         if not self._upload_file_reporting(first):
+            if first.fresh and not first.resumable:
+                self._delete_empty_item(first)
             return
         countdown = Countdown(len(others) + 1, lambda: self._item_done(node, first.item_id))
         for upload in others:
@@ -258,11 +260,17 @@ class _Uploader(object):
             return None
         with self._runner.reporting(node.path) as outcome:
             if item_id is None:
-                item_id = self._earlier_item(files[0], known[files[0].path], node.name)
+                item_id = self._earlier_item(files[0], known[files[0].path], node.name,
+                                             folder_id)
             fresh = item_id is None
             if fresh:
                 item_id, revision, token = self._new_item(node, files[0], known, folder_id,
                                                           in_one_call)
+                # Should this run stop before the file's upload token is remembered, the
+                # next one fills this item rather than creating "name (1)".
+                state, checksum = known[files[0].path]
+                self.states.remember(self._communicator.url, files[0].path, state.size,
+                                     state.mtime_ns, checksum, item_id, '')
             else:
                 revision, token = self._revision_for(node, files, known, item_id), None
         if not outcome.succeeded:
@@ -285,7 +293,7 @@ class _Uploader(object):
                   for local_file in files[1:]]
         return first, others
 
-    def _earlier_item(self, local_file, known, name):
+    def _earlier_item(self, local_file, known, name, folder_id):
         """The item a run before left unfinished for this very file, if it still waits."""
         state, checksum = known
         recalled = self.states.recall(self._communicator.url, local_file.path, state.size,
@@ -297,7 +305,7 @@ class _Uploader(object):
                 token, recalled[0]))
         except ResponseError:
             return None  # deleted meanwhile
-        if item['name'] != name:
+        if item['name'] != name or str(item.get('folder_id', folder_id)) != str(folder_id):
             return None
         logger.info('%s: going on with item %s, left by an earlier run', local_file.path,
                     item['item_id'])
@@ -383,6 +391,19 @@ class _Uploader(object):
             found = find_created()
             if found is not None:
                 return found
+
+    def _delete_empty_item(self, upload):
+        """Delete the item this run created for a file that failed with nothing to resume."""
+        try:
+            item = self._api(upload.path, lambda token: self._communicator.item_get(
+                token, upload.item_id))
+            if not item.get('revisions'):
+                self._api(upload.path, lambda token: self._communicator.delete_item(
+                    token, upload.item_id))
+                self.states.forget(self._communicator.url, upload.path)
+        except Exception as error:  # the failure of the file is what matters
+            logger.warning('%s: could not delete the empty item %s: %s', upload.path,
+                           upload.item_id, error)
 
     def _upload_part(self, upload, countdown):
         countdown.part_done(self._upload_file_reporting(upload))

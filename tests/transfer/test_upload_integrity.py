@@ -236,3 +236,17 @@ def test_a_changed_leaf_folder_gets_a_new_revision_with_the_current_files(
     client.download('/users/Ada_Lovelace/Private/series', str(tmp_path / 'down'))
     assert read_tree(str(tmp_path / 'down')) == {'series/1.dcm': b'one',
                                                  'series/2.dcm': b'two, again'}
+
+
+def test_an_item_created_for_a_file_that_failed_with_nothing_to_resume_is_deleted(
+        midas_server, client, tmp_path):
+    write_tree(str(tmp_path), {'a.txt': b'a'})
+    midas_server.faults.fail_next(count=10, status=503, method='midas.upload.generatetoken')
+
+    with pytest.raises(TransferError):
+        client.upload(str(tmp_path / 'a.txt'), attempts=2)
+
+    assert stored_items(midas_server, _private_id(client)) == {}
+    midas_server.faults.clear()
+    client.upload(str(tmp_path / 'a.txt'))
+    holds_exactly(midas_server, _private_id(client), {'a.txt': b'a'})
