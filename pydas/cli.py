@@ -20,7 +20,7 @@ import pydas
 from pydas import config
 from pydas import progressbar
 from pydas import serverpaths
-from pydas.exceptions import PydasException, ResponseError, TransferError
+from pydas.exceptions import PydasException, ResponseError, TransferError, TransferInterrupted
 from pydas.session import Client
 from pydas.transfer import DEFAULT_JOBS, TransferResult, finish
 
@@ -287,9 +287,10 @@ def upload_each(client, args, progress):
                                    progress=progress)
         except TransferError as error:
             result = error.result
-        for outcome in ('transferred', 'unchanged', 'skipped', 'failed', 'items'):
-            getattr(combined, outcome).extend(getattr(result, outcome))
-        combined.bytes_transferred += result.bytes_transferred
+        except TransferInterrupted as interrupted:
+            combined.include(interrupted.result)
+            raise TransferInterrupted(combined) from None
+        combined.include(result)
     return finish(combined)
 
 
@@ -379,8 +380,12 @@ def build_parser():
                         help='destination folder (default: your Private folder)')
     upload.add_argument('--leaf-folders-as-items', action='store_true',
                         help='upload each folder without subfolders as one item')
-    upload.add_argument('--reuse-existing', action='store_true',
-                        help='add to existing folders and items of the same name')
+    upload.add_argument('--reuse-existing', action='store_true', default=True,
+                        help='add to folders and items of the same name: identical files '
+                             'are skipped, changed ones become new revisions (the default)')
+    upload.add_argument('--create-new', action='store_false', dest='reuse_existing',
+                        help='create new folders and items even where ones of the same '
+                             'name exist (what the Python API does by default)')
     download = add('download', command_download, 'download a folder or an item')
     download.add_argument('server_path', metavar='SERVER_PATH')
     download.add_argument('local_dir', nargs='?', default='.', metavar='LOCAL_DIR')
@@ -438,9 +443,16 @@ def main(argv=None):
         return 1
 
 
+#: Advice of server messages about API parameters, and what to say instead.
+CLI_ADVICE = {'Pass reuseExisting to reuse it.': 'Leave out --create-new to add to it.'}
+
+
 def one_line(error):
-    """Return the message of ``error`` on one line, naming its type if it is empty."""
+    """Return the message of ``error`` on one line, naming its type if it is empty, and
+    with advice about API parameters given in terms of this command's options."""
     message = ' '.join(str(error).split())
+    for api_advice, cli_advice in CLI_ADVICE.items():
+        message = message.replace(api_advice, cli_advice)
     return message or type(error).__name__
 
 

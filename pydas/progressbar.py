@@ -5,6 +5,7 @@ rate and time left. Elsewhere (a log file, a pipe), a plain line is written
 every few seconds so logs stay short and readable.
 """
 
+import collections
 import contextlib
 import shutil
 import time
@@ -130,6 +131,10 @@ TRANSFER_WORDS = {'upload': ('Uploaded', 'sent'), 'download': ('Downloaded', 're
 def summary(kind, result, elapsed):
     """Return the closing line of a transfer.
 
+    It counts the files that completed and their bytes, then separately those
+    resumed from a partial transfer, those needing no transfer (identical),
+    those left out and why, and those that failed.
+
     :param kind: ``'upload'`` or ``'download'``
     :type kind: string
     :param result: what the transfer did
@@ -139,9 +144,14 @@ def summary(kind, result, elapsed):
     :rtype: string
     """
     verb, participle = TRANSFER_WORDS[kind]
-    line = '{0} {1} in {2:.1f} s: {3} files {4}, {5} skipped as identical, {6} failed'.format(
-        verb, human_size(result.bytes_transferred), elapsed, len(result.transferred),
-        participle, len(result.unchanged), len(result.failed))
+    parts = ['{0} {1} files ({2}) in {3:.1f} s'.format(
+        verb, len(result.transferred), human_size(result.bytes_completed), elapsed)]
+    if result.resumed:
+        parts[0] += ', {0} of them resumed'.format(len(result.resumed))
+    parts.append('{0} identical, not {1}'.format(len(result.unchanged), participle))
     if result.skipped:
-        line += ', {0} left out (links)'.format(len(result.skipped))
-    return line
+        reasons = collections.Counter(skipped.reason for skipped in result.skipped)
+        parts.append('{0} left out ({1})'.format(len(result.skipped), ', '.join(
+            '{0}: {1}'.format(reason, count) for reason, count in sorted(reasons.items()))))
+    parts.append('{0} failed'.format(len(result.failed)))
+    return '; '.join(parts)

@@ -133,6 +133,18 @@ class TransferResult(object):
             if resumed:
                 self.resumed.append(path)
 
+    def include(self, other):
+        """Add what the transfer ``other`` did to this result.
+
+        :type other: TransferResult
+        """
+        with self._lock:
+            for outcome in ('transferred', 'unchanged', 'resumed', 'skipped', 'failed',
+                            'items'):
+                getattr(self, outcome).extend(getattr(other, outcome))
+            self.bytes_transferred += other.bytes_transferred
+            self.bytes_completed += other.bytes_completed
+
     def __repr__(self):
         return ('<TransferResult transferred={0} unchanged={1} resumed={2} skipped={3} '
                 'failed={4} bytes={5}>').format(

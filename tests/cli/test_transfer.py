@@ -11,7 +11,7 @@ import sys
 import pytest
 
 from pydas import progressbar
-from pydas.transfer import Progress, TransferResult
+from pydas.transfer import Progress, Skipped, TransferResult
 
 
 @pytest.fixture
@@ -46,8 +46,8 @@ def test_upload_then_download_round_trip(cli, midas_server, ada, ada_session, da
     sent = cli('upload', dataset, '--leaf-folders-as-items', '--jobs', '2')
 
     assert sent.returncode == 0, sent.stderr
-    assert 'Uploaded' in sent.stdout and '5 files sent, 0 skipped as identical, 0 failed' \
-        in sent.stdout
+    assert 'Uploaded 5 files (' in sent.stdout
+    assert '; 0 identical, not sent; 0 failed' in sent.stdout
     assert '\r' not in sent.stderr and '5/5 files' in sent.stderr
     folders, _ = children(ada_session, private_id(ada_session))
     assert folders == ['study']
@@ -61,7 +61,7 @@ def test_upload_then_download_round_trip(cli, midas_server, ada, ada_session, da
 
     assert received.returncode == 0, received.stderr
     assert received.stderr == ''
-    assert '5 files received' in received.stdout
+    assert 'Downloaded 5 files (' in received.stdout
     comparison = filecmp.dircmp(str(dataset), str(tmp_path / 'restored' / 'study'))
     assert_same_tree(comparison)
 
@@ -83,7 +83,42 @@ def test_upload_again_skips_identical_files(cli, midas_server, ada, dataset):
     again = cli('upload', dataset, '--reuse-existing', '--quiet')
 
     assert again.returncode == 0, again.stderr
-    assert '0 files sent, 5 skipped as identical, 0 failed' in again.stdout
+    assert 'Uploaded 0 files (0 B)' in again.stdout
+    assert '; 5 identical, not sent; 0 failed' in again.stdout
+
+
+def test_upload_again_by_default_adds_only_what_changed(
+        cli, midas_server, ada, ada_session, dataset):
+    cli.login_as(midas_server, ada)
+    assert cli('upload', dataset, '--quiet').returncode == 0
+    (dataset / 'notes.txt').write_bytes(b'changed notes')
+    (dataset / 'added.txt').write_bytes(b'a new file')
+
+    again = cli('upload', dataset, '--quiet')
+
+    assert again.returncode == 0, again.stderr
+    assert 'Uploaded 2 files (23 B)' in again.stdout
+    assert '; 4 identical, not sent; 0 failed' in again.stdout
+    communicator, token = ada_session
+    assert children(ada_session, private_id(ada_session))[0] == ['study']
+    study = communicator.folder_children(token, private_id(ada_session))['folders'][0]
+    _, items = children(ada_session, study['folder_id'])
+    assert sorted(items) == ['added.txt', 'notes.txt', 'volume.raw']
+    notes = communicator.item_get(token, items['notes.txt']['item_id'])
+    assert [[bitstream['sizebytes'] for bitstream in revision['bitstreams']]
+            for revision in notes['revisions']] == [['6'], ['13']]
+
+
+def test_upload_with_create_new_refuses_an_existing_folder_in_cli_terms(
+        cli, midas_server, ada, dataset):
+    cli.login_as(midas_server, ada)
+    assert cli('upload', dataset, '--quiet').returncode == 0
+
+    again = cli('upload', dataset, '--create-new', '--quiet')
+
+    assert again.returncode == 1
+    assert 'Leave out --create-new to add to it.' in again.stdout
+    assert 'reuseExisting' not in again.stdout + again.stderr
 
 
 def test_upload_to_a_subfolder_destination(cli, midas_server, ada, ada_session, dataset):
@@ -99,7 +134,8 @@ def test_upload_to_a_subfolder_destination(cli, midas_server, ada, ada_session, 
     # The destination is resolved once, from the home folder, for every LOCAL.
     methods = [call.method for call in midas_server.calls]
     assert methods.count('midas.user.get') == 1
-    assert methods.count('midas.folder.children') == 2  # home, then Private
+    # Home, then Private; then the destination's items (to add to them), once per LOCAL.
+    assert methods.count('midas.folder.children') == 4
     incoming = communicator.folder_children(token, private_id(ada_session))['folders'][0]
     assert sorted(children(ada_session, incoming['folder_id'])[1]) == ['notes.txt', 'volume.raw']
 
@@ -111,7 +147,8 @@ def test_failed_files_are_counted_and_exit_1(cli, midas_server, ada, dataset):
     result = cli('upload', dataset / 'notes.txt', '--quiet')
 
     assert result.returncode == 1
-    assert '0 files sent, 0 skipped as identical, 1 failed' in result.stdout
+    assert 'Uploaded 0 files (0 B)' in result.stdout
+    assert '; 0 identical, not sent; 1 failed' in result.stdout
     assert result.stderr == 'pydas: error: 1 file(s) failed (listed above)\n'
     assert '  failed: {0}: '.format(dataset / 'notes.txt') in result.stdout
     assert 'Traceback' not in result.stderr
@@ -177,12 +214,15 @@ def test_progress_in_a_log_writes_few_plain_lines():
 
 def test_summary_counts_every_outcome():
     result = TransferResult()
-    result.transferred = ['a', 'b']
+    result.completed('a', 1000)
+    result.completed('b', 500, resumed=True)
     result.unchanged = ['c']
-    result.bytes_transferred = 1500
+    result.skipped = [Skipped('d', 'symbolic link'), Skipped('e', 'symbolic link')]
+    result.bytes_transferred = 2500
 
     assert progressbar.summary('upload', result, 2.0) == (
-        'Uploaded 1.5 kB in 2.0 s: 2 files sent, 1 skipped as identical, 0 failed')
+        'Uploaded 2 files (1.5 kB) in 2.0 s, 1 of them resumed; 1 identical, not sent; '
+        '2 left out (symbolic link: 2); 0 failed')
     assert progressbar.human_size(999) == '999 B'
     assert progressbar.human_duration(3725) == '1:02:05'
 
@@ -201,7 +241,7 @@ def test_progress_bar_on_a_terminal(cli, midas_server, ada, dataset):
         os.close(leader)
 
     assert process.returncode == 0
-    assert '5 files sent' in summary
+    assert 'Uploaded 5 files' in summary
     assert terminal.startswith(b'\r\x1b[K[')
     last_line = terminal.rsplit(b'\r\x1b[K', 1)[1]
     assert b'100%' in last_line and b'5/5 files' in last_line and last_line.endswith(b'\r\n')
