@@ -355,10 +355,13 @@ class FileUpload(object):
         for bitstream in added:
             if bitstream not in keep:
                 self._delete(bitstream)
+        if added and not keep and self._revision == NEW_REVISION:
+            # The revision this upload created is now empty: the next attempt fills it.
+            self._revision = int(self._target_revision(item)['revision'])
         if changed:
             raise LocalFileChanged('{0} changed while it was being sent'.format(
                 self._file.path))
-        if not keep and not good:
+        if not keep:
             found = ', '.join('{0} bytes, MD5 {1}'.format(bitstream['sizebytes'],
                                                           bitstream['checksum'])
                               for bitstream in added) or 'nothing'

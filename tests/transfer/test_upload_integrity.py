@@ -250,3 +250,19 @@ def test_an_item_created_for_a_file_that_failed_with_nothing_to_resume_is_delete
     midas_server.faults.clear()
     client.upload(str(tmp_path / 'a.txt'))
     holds_exactly(midas_server, _private_id(client), {'a.txt': b'a'})
+
+
+def test_a_new_revision_whose_file_changed_while_sent_is_filled_again_not_added_twice(
+        midas_server, client, tmp_path):
+    path = tmp_path / 'scan.bin'
+    write_tree(str(tmp_path), {'scan.bin': b'first version'})
+    client.upload(str(path), reuse_existing=True)
+    write_tree(str(tmp_path), {'scan.bin': os.urandom(8 * MiB)})
+
+    client.upload(str(path), reuse_existing=True,
+                  progress=_change_once(str(path), 2 * MiB, _rewrite))
+
+    current = path.read_bytes()
+    revisions = stored_items(midas_server, _private_id(client))['scan.bin']
+    assert revisions == [[('scan.bin', 13, md5_of(b'first version'), md5_of(b'first version'))],
+                         [('scan.bin', len(current), md5_of(current), md5_of(current))]]
