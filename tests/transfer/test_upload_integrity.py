@@ -266,3 +266,56 @@ def test_a_new_revision_whose_file_changed_while_sent_is_filled_again_not_added_
     revisions = stored_items(midas_server, _private_id(client))['scan.bin']
     assert revisions == [[('scan.bin', 13, md5_of(b'first version'), md5_of(b'first version'))],
                          [('scan.bin', len(current), md5_of(current), md5_of(current))]]
+
+
+# A server still appending an earlier attempt ------------------------------------------
+
+def _lagging_cut(server):
+    """The next upload is cut after 3 MiB, and the server appends the last MiB it had
+    received over the 0.6 s after the cut (as a real Midas does)."""
+    server.faults.lag_after_cut(held_bytes=MiB, duration=0.6, steps=6)
+    server.faults.cut_request(3 * MiB, method='midas.upload.perform')
+
+
+def test_a_resume_at_once_would_corrupt_a_lagging_servers_partial(
+        midas_server, client, tmp_path):
+    content = os.urandom(8 * MiB)
+    write_tree(str(tmp_path), {'scan.bin': content})
+    communicator, token = client.communicator, client.token
+    item_id = communicator.create_item(token, 'scan.bin', _private_id(client))['item_id']
+    upload_token = communicator.generate_upload_token(token, item_id, 'scan.bin')
+    _lagging_cut(midas_server)
+    with pytest.raises(Exception):
+        communicator.perform_upload(upload_token, 'scan.bin', filepath=str(path_of(tmp_path)))
+
+    # What a client resuming at once sees and does:
+    offset = communicator.get_upload_offset(upload_token)
+    try:
+        communicator.perform_upload(upload_token, 'scan.bin', filepath=str(path_of(tmp_path)),
+                                    offset=offset)
+    except Exception:
+        pass  # the server may notice the overflow; either way the content is wrong
+
+    stored = stored_items(midas_server, _private_id(client))['scan.bin']
+    assert stored != [[('scan.bin', len(content), md5_of(content), md5_of(content))]]
+
+
+def path_of(tmp_path):
+    return tmp_path / 'scan.bin'
+
+
+def test_uploads_resume_only_once_a_lagging_server_stopped_appending(
+        midas_server, client, tmp_path):
+    content = os.urandom(8 * MiB)
+    write_tree(str(tmp_path), {'scan.bin': content})
+    _lagging_cut(midas_server)
+
+    result = client.upload(str(path_of(tmp_path)))
+
+    assert result.transferred == [str(path_of(tmp_path))]
+    holds_exactly(midas_server, _private_id(client), {'scan.bin': content})
+    performs = calls_of(midas_server, 'midas.upload.perform')
+    assert len(performs) == 2
+    # It went on from all the server held once settled: more than the 2 MiB it held
+    # at the moment of the cut.
+    assert int(performs[1].headers['Content-Length']) <= len(content) - 3 * MiB
