@@ -85,6 +85,15 @@ def test_a_failing_statement_disables_the_database_once(tmp_path, pydas_warnings
         'no_such_table'.format(database.path)]
 
 
+def test_a_directory_name_that_is_not_utf8(tmp_path, monkeypatch, pydas_warnings):
+    monkeypatch.setenv('XDG_CACHE_HOME', os.fsdecode(os.fsencode(str(tmp_path)) + b'/\xff'))
+    cache = ChecksumCache()
+    cache.store(__file__, os.stat(__file__), 'a' * 32)
+    assert cache.lookup(__file__, os.stat(__file__)) == 'a' * 32
+    assert os.path.exists(os.fsencode(str(tmp_path)) + b'/\xff/pydas/checksums.sqlite')
+    assert cache.enabled and pydas_warnings() == []
+
+
 @pytest.mark.parametrize('value, off', [
     ('off', True), ('OFF', True), ('0', True), ('false', True), ('no', True),
     ('on', False), ('1', False), ('', False), (None, False)])
