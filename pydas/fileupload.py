@@ -28,7 +28,7 @@ import time
 from pydas.checksumcache import file_md5_cached
 from pydas.exceptions import (IncompleteTransfer, InvalidUploadToken, LocalFileChanged,
                               UploadFailed)
-from pydas.transfer import FileMeter, retrying
+from pydas.transfer import FileMeter, retried_call, retrying
 
 logger = logging.getLogger('pydas')
 
@@ -308,9 +308,8 @@ class FileUpload(object):
     # Checking ------------------------------------------------------------------
 
     def _api(self, operation):
-        """Call ``operation(token)``, retried as the transfer is (it is safe to repeat)."""
-        return retrying(lambda: self._client.with_token(operation), self._context.attempts,
-                        self._file.path, stop=self._context.stop)
+        return retried_call(self._client, operation, self._context.attempts, self._file.path,
+                            self._context.stop)
 
     def _item(self):
         return self._api(lambda token: self._communicator.item_get(token, self.item_id))

@@ -245,6 +245,17 @@ def retrying(operation, attempts, path, resume=None, position=None, stop=None):
             failures += 1
 
 
+def retried_call(client, operation, attempts, path, stop=None):
+    """Call ``operation(token)`` with the client's token, retried by :func:`retrying`:
+    for calls that are safe to repeat.
+
+    :param client: the client whose token (renewed once if expired) is passed
+    :type client: pydas.session.Client
+    :returns: what ``operation`` returns
+    """
+    return retrying(lambda: client.with_token(operation), attempts, path, stop=stop)
+
+
 class Stopped(BaseException):
     """Raised in a transfer's threads once it is stopped (Ctrl-C); not a failure.
 

@@ -28,8 +28,8 @@ from pydas.fileupload import HEAD, NEW_REVISION, FileUpload, hash_file
 from pydas.serverpaths import resolve_destination
 from pydas.transfer import (
     DEFAULT_ATTEMPTS, DEFAULT_JOBS, Countdown, ProgressMeter, Skipped, TaskRunner,
-    TransferResult, check_attempts, finish, interruptible, is_retryable, retry_pause,
-    retrying)
+    TransferResult, check_attempts, finish, interruptible, is_retryable, retried_call,
+    retry_pause)
 
 logger = logging.getLogger('pydas')
 
@@ -372,9 +372,7 @@ class _Uploader(object):
         return max((item['item_id'] for item in found), key=int)
 
     def _api(self, path, operation):
-        """Call ``operation(token)``, retried as transfers are (it is safe to repeat)."""
-        return retrying(lambda: self.client.with_token(operation), self.attempts, path,
-                        stop=self.stop)
+        return retried_call(self.client, operation, self.attempts, path, self.stop)
 
     def _create_once(self, path, create, find_created):
         """Call ``create(token)``, which must not simply be repeated: when its answer is
