@@ -1,26 +1,29 @@
 """Exceptions raised by pydas.
 
-The tree (catch the most specific class you can act on)::
+The tree of the original pydas, with its extra bases (catch the most specific
+class you can act on)::
 
     PydasException
      +-- RequestError (also requests.exceptions.ConnectionError)
-     |    +-- SSLVerificationFailed
+     |    +-- SSLVerificationFailed (also requests.exceptions.SSLError)
      +-- ResponseError
-          +-- ParseError (also ValueError)
-          +-- HTTPError
-          |    +-- BadRequest ............... HTTP 400
-          |    +-- Unauthorized ............. HTTP 401
-          |    +-- Forbidden ................ HTTP 403
-          |    +-- NotFound ................. HTTP 404
-          |    +-- MethodNotAllowed ......... HTTP 405
-          +-- InternalError ................. Midas code -100
-          +-- InvalidToken .................. Midas code -101 (also "method does not exist")
-          +-- UploadFailed .................. Midas code -105
-          +-- UploadTokenGenerationFailed ... Midas code -140
-          +-- InvalidUploadToken ............ Midas code -141
-          +-- InvalidParameter .............. Midas code -150
-          +-- InvalidPolicy ................. Midas code -151
+     |    +-- ParseError (also ValueError)
+     |    +-- HTTPError (also requests.exceptions.HTTPError)
+     |         +-- BadRequest ................... HTTP 400
+     |         |    +-- InternalError ........... Midas code -100
+     |         |    +-- InvalidParameter ........ Midas code -150 (also ValueError)
+     |         |    +-- InvalidPolicy ........... Midas code -151 (also ValueError)
+     |         |    +-- UploadFailed ............ Midas code -105
+     |         |    +-- UploadTokenGenerationFailed ... Midas code -140
+     |         +-- Unauthorized ................. HTTP 401
+     |         |    +-- InvalidToken ............ Midas code -101 (also ValueError;
+     |         |    |                             also "method does not exist")
+     |         |    +-- InvalidUploadToken ...... Midas code -141 (also ValueError)
+     |         +-- Forbidden .................... HTTP 403
+     |         +-- NotFound ..................... HTTP 404
+     |         +-- MethodNotAllowed ............. HTTP 405
      +-- ServerPathNotFound (also LookupError)
+     +-- LocalPathNotFound (also FileNotFoundError)
      +-- TransferError ...................... some files of a transfer failed
      +-- TokenRenewalFailed
      +-- IncompleteTransfer
@@ -41,7 +44,8 @@ __all__ = [
     'HTTPError', 'BadRequest', 'Unauthorized', 'Forbidden', 'NotFound', 'MethodNotAllowed',
     'InternalError', 'InvalidToken', 'UploadFailed', 'UploadTokenGenerationFailed',
     'InvalidUploadToken', 'InvalidParameter', 'InvalidPolicy', 'ServerPathNotFound',
-    'TransferError', 'TokenRenewalFailed', 'IncompleteTransfer', 'exception_class',
+    'LocalPathNotFound', 'TransferError', 'TokenRenewalFailed', 'IncompleteTransfer',
+    'exception_class',
 ]
 
 
@@ -79,7 +83,7 @@ class RequestError(PydasException, requests.exceptions.ConnectionError):
     """The request could not be sent or no complete answer came back."""
 
 
-class SSLVerificationFailed(RequestError):
+class SSLVerificationFailed(RequestError, requests.exceptions.SSLError):
     """The server's TLS certificate could not be verified."""
 
 
@@ -91,7 +95,7 @@ class ParseError(ResponseError, ValueError):
     """The server's answer is not the JSON envelope of the web API."""
 
 
-class HTTPError(ResponseError):
+class HTTPError(ResponseError, requests.exceptions.HTTPError):
     """The server answered with an HTTP error status."""
 
 
@@ -115,36 +119,40 @@ class MethodNotAllowed(HTTPError):
     """HTTP 405."""
 
 
-class InternalError(ResponseError):
+class InternalError(BadRequest):
     """Midas code -100: the server failed internally."""
 
 
-class InvalidToken(ResponseError):
+class InvalidToken(Unauthorized, ValueError):
     """Midas code -101: unknown or expired token, or a method the server does not have."""
 
 
-class UploadFailed(ResponseError):
+class UploadFailed(BadRequest):
     """Midas code -105: the server received fewer bytes than announced."""
 
 
-class UploadTokenGenerationFailed(ResponseError):
+class UploadTokenGenerationFailed(BadRequest):
     """Midas code -140: the server could not create an upload token."""
 
 
-class InvalidUploadToken(ResponseError):
+class InvalidUploadToken(Unauthorized, ValueError):
     """Midas code -141: unknown or already used upload token."""
 
 
-class InvalidParameter(ResponseError):
+class InvalidParameter(BadRequest, ValueError):
     """Midas code -150: a parameter is missing or invalid."""
 
 
-class InvalidPolicy(ResponseError):
+class InvalidPolicy(BadRequest, ValueError):
     """Midas code -151: permission denied, or the object does not exist."""
 
 
 class ServerPathNotFound(PydasException, LookupError):
     """A server path or upload destination names nothing the user can see."""
+
+
+class LocalPathNotFound(PydasException, FileNotFoundError):
+    """A local path or pattern given to an upload names no file or directory."""
 
 
 class TransferError(PydasException):

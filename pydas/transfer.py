@@ -116,9 +116,11 @@ def is_retryable(error):
     :type error: Exception
     :rtype: bool
     """
+    if isinstance(error, (UploadFailed, InternalError)):  # Midas codes, under HTTPError
+        return True
     if isinstance(error, HTTPError):
         return error.code is not None and error.code >= 500
-    return isinstance(error, (RequestError, UploadFailed, InternalError, IncompleteTransfer,
+    return isinstance(error, (RequestError, IncompleteTransfer,
                               requests.exceptions.RequestException))
 
 
