@@ -22,8 +22,8 @@ import urllib3
 from pydas import wire
 from pydas.exceptions import ParseError, PydasException, RequestError
 from pydas.text import has_non_ascii_text, repair_text
-from pydas.transport import (CHUNK_SIZE, Transport, filename_from_disposition, parse_envelope,
-                             redact_params, redact_url, secret_values)
+from pydas.redaction import redact_params, redact_url, secret_values
+from pydas.transport import CHUNK_SIZE, Transport, filename_from_disposition, parse_envelope
 
 logger = logging.getLogger('pydas')
 

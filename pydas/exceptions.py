@@ -33,11 +33,17 @@ broke (nothing usable came back); :class:`ResponseError` means the server
 answered, with an error. Every exception carries ``method`` (the Midas API
 method, e.g. ``'midas.item.get'``), ``code`` (the Midas error code as an int,
 or the HTTP status for an :class:`HTTPError` without an envelope, else None),
-``request`` and ``response`` (the ``requests`` objects, when there are any).
-Messages never contain a password, API key or token.
+``request`` and ``response`` (redacted copies of the ``requests`` objects, when
+there are any). Neither an exception's message, nor these copies, nor the
+exceptions it was raised from hold a password, API key or token
+(:mod:`pydas.redaction`).
 """
 
+import sys
+
 import requests
+
+from pydas import redaction
 
 __all__ = [
     'PydasException', 'RequestError', 'SSLVerificationFailed', 'ResponseError', 'ParseError',
@@ -58,9 +64,10 @@ class PydasException(Exception):
     :type method: None | string
     :param code: (optional) the Midas error code, or the HTTP status
     :type code: None | int
-    :param request: (optional) the request that was sent
+    :param request: (optional) the request that was sent (kept as a redacted copy)
     :type request: None | requests.PreparedRequest
-    :param response: (optional) the response that was received
+    :param response: (optional) the response that was received (kept as a redacted copy,
+        with its body if it had been read)
     :type response: None | requests.Response
     """
 
@@ -70,10 +77,13 @@ class PydasException(Exception):
         self.value = message  # the original pydas attribute name
         self.method = method
         self.code = code
-        self.response = response
         if request is None and response is not None:
             request = response.request
-        self.request = request
+        self.request = redaction.redacted_request(request)
+        self.response = redaction.redacted_response(response)
+        # Raised while handling another exception, this one will chain it: the
+        # interpreter prints both.
+        redaction.scrub_chain(sys.exc_info()[1])
 
     def __str__(self):
         return self.message

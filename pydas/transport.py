@@ -7,13 +7,12 @@ where a retry cannot do harm (:class:`Retry`):
 
 * a connection that failed before the request was sent, for any method
   (but never a request with a streamed upload body);
-* a broken connection or an HTTP 502/503/504 (honouring ``Retry-After``) for
-  the read-only methods of :data:`READ_ONLY_METHODS`.
+* a broken connection (also an answer cut short) or an HTTP 502/503/504
+  (honouring ``Retry-After``) for the read-only methods of :data:`READ_ONLY_METHODS`.
 
 An application error (``stat: fail``) is never retried. Secrets (password,
-API key, tokens...) are redacted from every log line and exception message
-(:func:`redact_url`, :func:`redact_params`, :func:`redact_text`), including the
-``urllib3`` request log.
+API key, tokens...) are redacted (:mod:`pydas.redaction`) from every log line,
+including the ``urllib3`` request log, and from every exception.
 
 The session pydas creates keeps no cookies and reads the environment once per
 server; its calls skip the generic merging of ``Session.request`` (see
@@ -37,6 +36,7 @@ from requests.utils import requote_uri
 from urllib3.exceptions import NewConnectionError
 
 from pydas.exceptions import ParseError, RequestError, SSLVerificationFailed, exception_class
+from pydas.redaction import redact_text, redact_url
 from pydas.text import repair_text
 
 logger = logging.getLogger('pydas')
@@ -57,13 +57,10 @@ DEFAULT_POOL_SIZE = 10
 _PREPARED_OPTIONS = frozenset(['params', 'data', 'auth', 'timeout', 'allow_redirects', 'stream',
                                'verify', 'cert', 'proxies'])
 
-REDACTED = '<redacted>'
-SECRET_PARAMETERS = frozenset([
-    'password', 'apikey', 'api_key', 'token', 'uploadtoken', 'upload_token', 'authtoken',
-    'otp', 'one_time_pass', 'mfatokenid', 'temp_token',
-])
-# Shorter secret values (the MFA temporary id is a small number) are not searched in free text.
-_MIN_SECRET_LENGTH = 6
+# A connection that failed or broke, also in the middle of an answer (which requests reports
+# as a ChunkedEncodingError for any body cut short, chunked or not).
+_BROKEN_CONNECTION = (requests.exceptions.ConnectionError,
+                      requests.exceptions.ChunkedEncodingError)
 
 # Midas methods that change nothing on the server, so a repeated call is harmless.
 # midas.login and midas.user.apikey.default are included: a repeated login returns the
@@ -160,47 +157,6 @@ def _parse_retry_after(value):
     except (TypeError, ValueError):
         return None
     return max(0.0, when.timestamp() - time.time())
-
-
-def is_secret(name):
-    """Return whether a parameter name holds a secret (case-insensitive)."""
-    return name.lower() in SECRET_PARAMETERS
-
-
-def redact_params(params):
-    """Return a copy of ``params`` with the values of secret parameters redacted."""
-    return {name: (REDACTED if is_secret(name) else value)
-            for name, value in (params or {}).items()}
-
-
-_SECRET_IN_QUERY = re.compile(
-    r'([?&;](?:%s)=)[^&#;\s"\']*' % '|'.join(sorted(SECRET_PARAMETERS)), re.IGNORECASE)
-
-
-def redact_url(url):
-    """Return ``url`` with the values of secret query parameters redacted."""
-    return _SECRET_IN_QUERY.sub(r'\1' + REDACTED, url)
-
-
-def redact_text(text, secrets=()):
-    """Return ``text`` without the given secret values nor secret URL parameters.
-
-    :param text: a message that may quote a URL or a parameter value
-    :type text: string
-    :param secrets: secret values to remove wherever they appear
-    :type secrets: iterable[string]
-    :rtype: string
-    """
-    for secret in secrets:
-        if secret and len(secret) >= _MIN_SECRET_LENGTH:
-            text = text.replace(secret, REDACTED)
-    return redact_url(text)
-
-
-def secret_values(params):
-    """Return the values of the secret parameters of ``params``."""
-    return [str(value) for name, value in (params or {}).items()
-            if is_secret(name) and value is not None]
 
 
 class _RedactingFilter(logging.Filter):
@@ -383,9 +339,9 @@ class Transport(object):
                                     redact_text(str(_root_cause(exc)), secrets)),
                     method=api_method) from exc
             except requests.exceptions.RequestException as exc:
-                # A read timeout is not a ConnectionError: a slow server is not retried.
+                # A read timeout is not a broken connection: a slow server is not retried.
                 retry_safe = (replayable and attempt < self.retry.total
-                              and isinstance(exc, requests.exceptions.ConnectionError)
+                              and isinstance(exc, _BROKEN_CONNECTION)
                               and (read_only or _not_sent(exc)))
                 if retry_safe:
                     self._wait(api_method, attempt, exc.__class__.__name__)
@@ -493,6 +449,8 @@ class Transport(object):
             what = 'no answer within %s s (read timeout)' % self.timeout.read
         elif _not_sent(exc):
             what = 'could not connect'
+        elif isinstance(exc, requests.exceptions.ChunkedEncodingError):
+            what = 'the connection broke in the middle of the answer'
         elif isinstance(exc, requests.exceptions.ConnectionError):
             what = 'the connection broke'
         else:
