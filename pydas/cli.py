@@ -9,7 +9,6 @@ variable. Failures are reported as one line on stderr with exit status 1
 
 import argparse
 import getpass
-import glob
 import json
 import logging
 import os
@@ -280,8 +279,8 @@ def upload_each(client, args, progress):
     folder = destination(client, args.dest)
     for local in args.local:
         try:
-            # The shell expanded any pattern already: a name is taken literally.
-            result = client.upload(glob.escape(local), destination=folder,
+            # An existing path is taken literally (the shell expanded any pattern already).
+            result = client.upload(local, destination=folder,
                                    leaf_folders_as_items=args.leaf_folders_as_items,
                                    reuse_existing=args.reuse_existing, jobs=args.jobs,
                                    progress=progress)

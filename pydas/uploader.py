@@ -17,59 +17,17 @@ token from one ``midas.upload.generatetoken`` call with the folder id, instead
 of ``midas.item.create`` followed by ``midas.upload.generatetoken``.
 """
 
-import glob
 import logging
-import os
-import stat
 
 from pydas.checksums import file_md5
 from pydas.exceptions import InvalidUploadToken, TokenRenewalFailed
+from pydas.localtree import LocalFolder, expand, scan
 from pydas.serverpaths import resolve_destination
 from pydas.transfer import (
-    DEFAULT_ATTEMPTS, DEFAULT_JOBS, Countdown, FileMeter, ProgressMeter, Skipped, TaskRunner,
-    TransferResult, finish, retrying)
+    DEFAULT_ATTEMPTS, DEFAULT_JOBS, Countdown, FileMeter, ProgressMeter, TaskRunner, TransferResult,
+    finish, retrying)
 
 logger = logging.getLogger('pydas')
-
-
-class _LocalNode(object):
-    """A local path and the name it gets on the server (``.`` gets its directory's name)."""
-
-    def __init__(self, path):
-        self.path = path
-        self.name = os.path.basename(os.path.abspath(path))
-
-
-class LocalFile(_LocalNode):
-    """A regular file to upload as a bitstream."""
-
-    def __init__(self, path, size):
-        super(LocalFile, self).__init__(path)
-        self.size = size
-
-
-class LocalItem(_LocalNode):
-    """Files to upload as the bitstreams of one item: one file, or a leaf folder's files."""
-
-    def __init__(self, path, files, is_file):
-        super(LocalItem, self).__init__(path)
-        self.files = files
-        self.is_file = is_file
-
-
-class LocalFolder(_LocalNode):
-    """A directory to upload as a folder."""
-
-    def __init__(self, path, children):
-        super(LocalFolder, self).__init__(path)
-        self.children = children
-
-    def files(self):
-        """Return every file below this folder."""
-        found = []
-        for child in self.children:
-            found.extend(child.files() if isinstance(child, LocalFolder) else child.files)
-        return found
 
 
 def upload_files(client, file_pattern, destination='Private', leaf_folders_as_items=False,
@@ -103,11 +61,8 @@ def upload_files(client, file_pattern, destination='Private', leaf_folders_as_it
     client.verify_credentials()
     parent_id = resolve_destination(client, destination)
     result = TransferResult()
-    paths = sorted(glob.glob(file_pattern))
-    if not paths:
-        logger.warning('no file matches %s', file_pattern)
-    nodes = [node for node in (_scan(os.path.normpath(path), leaf_folders_as_items, result)
-                               for path in paths) if node is not None]
+    nodes = [node for node in (scan(path, leaf_folders_as_items, result)
+                               for path in expand(file_pattern)) if node is not None]
     meter = ProgressMeter(progress)
     for node in nodes:
         files = node.files() if isinstance(node, LocalFolder) else node.files
@@ -115,30 +70,6 @@ def upload_files(client, file_pattern, destination='Private', leaf_folders_as_it
     uploader = _Uploader(client, result, meter, reuse_existing, jobs, attempts)
     uploader.run(nodes, parent_id)
     return finish(result)
-
-
-def _scan(path, leaf_folders_as_items, result):
-    """Return the node for ``path``, or None if it is left out (recorded in ``result``)."""
-    mode = os.lstat(path).st_mode
-    if stat.S_ISLNK(mode):
-        return _skip(result, path, 'symbolic link')
-    if stat.S_ISREG(mode):
-        return LocalItem(path, [LocalFile(path, os.path.getsize(path))], is_file=True)
-    if not stat.S_ISDIR(mode):
-        return _skip(result, path, 'not a regular file or directory')
-    children = [_scan(os.path.join(path, entry), leaf_folders_as_items, result)
-                for entry in sorted(os.listdir(path))]
-    children = [child for child in children if child is not None]
-    is_leaf = children and all(getattr(child, 'is_file', False) for child in children)
-    if leaf_folders_as_items and is_leaf:
-        return LocalItem(path, [child.files[0] for child in children], is_file=False)
-    return LocalFolder(path, children)
-
-
-def _skip(result, path, reason):
-    logger.warning('skipping %s: %s', path, reason)
-    result.skipped.append(Skipped(path, reason))
-    return None
 
 
 class _Uploader(object):
@@ -172,9 +103,17 @@ class _Uploader(object):
         :param existing_items: item name -> id of the items to reuse
         :param names_taken: the names of the folder's items, or None if unknown
         """
-        for node in nodes:
-            if isinstance(node, LocalFolder):
-                self._upload_folder(node, folder_id)
+        # Depth first, in order, without recursion: a tree of any depth is uploaded.
+        pending = [(iter(nodes), folder_id, existing_items, names_taken)]
+        while pending:
+            nodes, folder_id, existing_items, names_taken = pending[-1]
+            node = next(nodes, None)
+            if node is None:
+                pending.pop()
+            elif isinstance(node, LocalFolder):
+                inside = self._upload_folder(node, folder_id)
+                if inside is not None:
+                    pending.append(inside)
             else:
                 # One call creates the item and its upload token when the server keeps the
                 # name as it is (no item of that name yet), so that the item is found by it.
@@ -184,6 +123,7 @@ class _Uploader(object):
                                     existing_items.get(node.name), in_one_call)
 
     def _upload_folder(self, node, parent_id):
+        """Create the folder; return what :meth:`_upload_children` goes on with inside it."""
         logger.info('creating folder from %s', node.path)
         try:
             folder = self._client.with_token(
@@ -196,11 +136,10 @@ class _Uploader(object):
             self._runner.fail(node.path, error)
             for local_file in node.files():
                 self._meter.file_done(local_file.path)
-            return
+            return None
         # Without reuse_existing, the server created the folder (it refuses an existing
         # name): it is empty.
-        self._upload_children(node.children, folder['folder_id'], existing_items,
-                              existing_items)
+        return iter(node.children), folder['folder_id'], existing_items, existing_items
 
     def _existing_items(self, folder_id):
         """Return item name -> item id in the folder (nothing unless reusing)."""
