@@ -28,8 +28,11 @@ def login(email=None, password=None, api_key=None, application='Default', url=No
     :type application: string
     :param url: (optional) URL of the server
     :type url: None | string
-    :param verify_ssl_certificate: (optional) verify the server's TLS certificate
-    :type verify_ssl_certificate: bool
+    :param verify_ssl_certificate: (optional) ``False`` skips the check of the server's
+        TLS certificate (a warning is logged once per server), the path of a CA bundle
+        checks it against that bundle; the default keeps what the session's client or
+        communicator was set to (which checks it unless told otherwise)
+    :type verify_ssl_certificate: bool | string
     :param token: (optional, keyword) a token obtained already: no login call is made
     :type token: None | string
     :returns: the API token

@@ -19,13 +19,17 @@ import pydas
 from pydas import config
 from pydas import progressbar
 from pydas import serverpaths
-from pydas.exceptions import PydasException, ResponseError, TransferError
+from pydas.exceptions import PydasException, ResponseError, SSLVerificationFailed, TransferError
 from pydas.session import Client
 from pydas.transfer import DEFAULT_JOBS, TransferResult, finish
+from pydas.transport import TLS_ADVICE
 
 ENV_URL = 'MIDAS_URL'
 ENV_EMAIL = 'MIDAS_EMAIL'
 ENV_API_KEY = 'MIDAS_API_KEY'
+
+TLS_ADVICE_FOR_THE_COMMAND = ('if the server is trusted, set REQUESTS_CA_BUNDLE to the path of '
+                              'its CA certificate')
 
 
 class CommandError(Exception):
@@ -201,7 +205,7 @@ def command_ls(args):
         print(json.dumps(entries))
         return
     for entry in entries:
-        print(format_entry(entry))
+        print(format_entry(entry, human=args.human_readable))
 
 
 def list_entries(client, server_path):
@@ -253,16 +257,23 @@ def entry_of(kind, resource):
             'size': size, 'updated': resource.get('date_update', '')}
 
 
-def format_entry(entry):
-    """Return one ``ls -l`` style line: type, size in bytes, date, name."""
+def format_entry(entry, human=False):
+    """Return one ``ls -l`` style line: type, size (in bytes, or for people), date, name."""
     is_folder = entry['type'] == 'folder'
+    size = entry['size']
+    if size is None:
+        size = '-'
+    elif human:
+        size = progressbar.human_size(size)
     return '{0} {1:>12} {2:19} {3}{4}'.format(
-        'd' if is_folder else '-', '-' if entry['size'] is None else entry['size'],
-        entry['updated'], entry['name'], '/' if is_folder else '')
+        'd' if is_folder else '-', size, entry['updated'], entry['name'],
+        '/' if is_folder else '')
 
 
 def command_upload(args):
     """Upload local files and folders, then summarise."""
+    if not args.dest:
+        raise CommandError('--dest is empty: give a folder, e.g. Private or Private/scans')
     missing = [local for local in args.local if not os.path.lexists(local)]
     if missing:
         raise CommandError('{0}: no such file or directory'.format(', '.join(missing)))
@@ -294,6 +305,8 @@ def upload_each(client, args, progress):
 
 def command_download(args):
     """Download a server folder or item, then summarise."""
+    if os.path.lexists(args.local_dir) and not os.path.isdir(args.local_dir):
+        raise CommandError('LOCAL_DIR {0} exists and is not a directory'.format(args.local_dir))
     with open_client(require_credentials()) as client:
         run_transfer('download', args, lambda progress: client.download(
             resolve_path(client, args.server_path), args.local_dir, jobs=args.jobs,
@@ -367,10 +380,15 @@ def build_parser():
     add('logout', command_logout, 'forget the remembered credentials')
     info = add('info', command_info, 'show the server version, its modules and who you are')
     info.add_argument('--json', action='store_true', help='print one JSON object')
-    ls = add('ls', command_ls, 'list folders and items with their sizes')
+    # -h is ls's --human-readable, as in ls -lh.
+    ls = add('ls', command_ls, 'list folders and items with their sizes', add_help=False)
     ls.add_argument('server_path', nargs='?', metavar='SERVER_PATH',
-                    help='Private/dir, /users/<First>_<Last>/... or /communities/<name>/...')
-    ls.add_argument('--json', action='store_true', help='print a JSON list')
+                    help='the folder to list (default: your home): Private/dir, '
+                         '/users/<First>_<Last>/... or /communities/<name>/...')
+    ls.add_argument('-h', '--human-readable', action='store_true',
+                    help='sizes for people (4.0 MB) instead of bytes')
+    ls.add_argument('--json', action='store_true', help='print a JSON list (sizes in bytes)')
+    ls.add_argument('--help', action='help', help='show this help message and exit')
 
     upload = add('upload', command_upload, 'upload files and folders')
     upload.add_argument('local', nargs='+', metavar='LOCAL', help='files or folders to send')
@@ -381,8 +399,11 @@ def build_parser():
     upload.add_argument('--reuse-existing', action='store_true',
                         help='add to existing folders and items of the same name')
     download = add('download', command_download, 'download a folder or an item')
-    download.add_argument('server_path', metavar='SERVER_PATH')
-    download.add_argument('local_dir', nargs='?', default='.', metavar='LOCAL_DIR')
+    download.add_argument('server_path', metavar='SERVER_PATH',
+                          help='the folder or item to download: Private/dir, '
+                               '/users/<First>_<Last>/... or /communities/<name>/...')
+    download.add_argument('local_dir', nargs='?', default='.', metavar='LOCAL_DIR',
+                          help='directory to download into (default: the current one)')
     for transfer in (upload, download):
         transfer.add_argument('--jobs', type=positive_int, default=DEFAULT_JOBS, metavar='N',
                               help='files transferred at once (default: {0})'.format(
@@ -438,8 +459,14 @@ def main(argv=None):
 
 
 def one_line(error):
-    """Return the message of ``error`` on one line, naming its type if it is empty."""
-    message = ' '.join(str(error).split())
+    """Return the message of ``error`` on one line, naming its type if it is empty.
+
+    Advice naming a parameter of the Python API becomes advice for the command.
+    """
+    message = str(error)
+    if isinstance(error, SSLVerificationFailed):
+        message = message.replace(TLS_ADVICE, TLS_ADVICE_FOR_THE_COMMAND)
+    message = ' '.join(message.split())
     return message or type(error).__name__
 
 

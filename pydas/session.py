@@ -51,8 +51,10 @@ class Client(object):
     :type url: None | string
     :param communicator: (optional) an existing communicator to use instead
     :type communicator: None | pydas.core.Communicator
-    :param verify_ssl_certificate: (optional) verify the server's TLS certificate
-    :type verify_ssl_certificate: bool
+    :param verify_ssl_certificate: (optional) ``False`` skips the check of the server's
+        TLS certificate (a warning is logged once per server), the path of a CA bundle
+        checks it against that bundle
+    :type verify_ssl_certificate: bool | string
     :param ask_one_time_password: (optional) returns the one-time password of a user
         with a second factor (default: :func:`ask_one_time_password_on_terminal`)
     :type ask_one_time_password: None | callable
@@ -78,6 +80,8 @@ class Client(object):
         if communicator is None and url is not None:
             communicator = Communicator(url)
         self.communicator = communicator
+        # What a communicator this client creates for another URL starts with.
+        self._verify_ssl_certificate = verify_ssl_certificate
         if communicator is not None:
             communicator.verify_ssl_certificate = verify_ssl_certificate
         self.email = None
@@ -122,8 +126,11 @@ class Client(object):
         :type application: string
         :param url: (optional) URL of the server (default: the client's)
         :type url: None | string
-        :param verify_ssl_certificate: (optional) verify the server's TLS certificate
-        :type verify_ssl_certificate: bool
+        :param verify_ssl_certificate: (optional) ``False`` skips the check of the server's
+            TLS certificate, the path of a CA bundle checks it against that bundle; the
+            default keeps the client's setting (and its communicator's), which checks it
+            unless told otherwise
+        :type verify_ssl_certificate: bool | string
         :param token: (optional) a token obtained already; no login call is made
         :type token: None | string
         :param ask_one_time_password: (optional) returns the one-time password of a user
@@ -219,7 +226,10 @@ class Client(object):
             if self.communicator is not None:
                 self.communicator.close()
             self.communicator = Communicator(url)
-        self.communicator.verify_ssl_certificate = verify_ssl_certificate
+            self.communicator.verify_ssl_certificate = self._verify_ssl_certificate
+        # The default (True) keeps an opt-out made on the client or its communicator.
+        if verify_ssl_certificate is not True:
+            self.communicator.verify_ssl_certificate = verify_ssl_certificate
 
     # Callbacks ---------------------------------------------------------------
 

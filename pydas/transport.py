@@ -26,6 +26,7 @@ import json
 import logging
 import os
 import re
+import ssl
 import threading
 import time
 from urllib.parse import unquote, urlencode
@@ -61,6 +62,13 @@ _PREPARED_OPTIONS = frozenset(['params', 'data', 'auth', 'timeout', 'allow_redir
 # as a ChunkedEncodingError for any body cut short, chunked or not).
 _BROKEN_CONNECTION = (requests.exceptions.ConnectionError,
                       requests.exceptions.ChunkedEncodingError)
+
+#: What a refused certificate's message advises (the command line advises otherwise).
+TLS_ADVICE = ('pass verify_ssl_certificate=False or the path of a CA bundle if the server is '
+              'trusted')
+# OpenSSL's reasons when the server answers in plain text (plain HTTP on an https:// URL).
+_NOT_TLS_REASONS = frozenset(['WRONG_VERSION_NUMBER', 'RECORD_LAYER_FAILURE',
+                              'PACKET_LENGTH_TOO_LONG', 'UNKNOWN_PROTOCOL'])
 
 # Midas methods that change nothing on the server, so a repeated call is harmless.
 # midas.login and midas.user.apikey.default are included: a repeated login returns the
@@ -266,6 +274,7 @@ class Transport(object):
         self._pool_size = DEFAULT_POOL_SIZE
         self._pool_lock = threading.Lock()
         self._environments = {}
+        self._unverified = set()
         self._prepared_bases = {}
         if timeout is None:
             timeout = Timeout()
@@ -324,6 +333,8 @@ class Transport(object):
         kwargs.setdefault('timeout', self.timeout.as_requests())
         if self.owns_session and not self.session.trust_env:
             self._apply_environment(url, kwargs)
+        if kwargs.get('verify') is False:
+            self._warn_unverified(url)
         attempt = 0
         while True:
             try:
@@ -332,12 +343,7 @@ class Transport(object):
                 else:
                     response = self.session.request(verb, url, **kwargs)
             except requests.exceptions.SSLError as exc:
-                raise SSLVerificationFailed(
-                    'TLS certificate verification failed for %s (%s): %s; pass '
-                    'verify_ssl_certificate=False or the path of a CA bundle if the server '
-                    'is trusted' % (_origin(url), api_method,
-                                    redact_text(str(_root_cause(exc)), secrets)),
-                    method=api_method) from exc
+                raise _tls_failure(api_method, url, exc, secrets) from exc
             except requests.exceptions.RequestException as exc:
                 # A read timeout is not a broken connection: a slow server is not retried.
                 retry_safe = (replayable and attempt < self.retry.total
@@ -357,6 +363,17 @@ class Transport(object):
                 attempt += 1
                 continue
             return response
+
+    def _warn_unverified(self, url):
+        """Say once per server, through ``logging``, that its certificate is not checked."""
+        origin = _origin_of(url)
+        if origin.lower().startswith('https:') and origin not in self._unverified:
+            with self._pool_lock:
+                first = origin not in self._unverified
+                self._unverified.add(origin)
+            if first:
+                logger.warning('TLS certificate verification is off for %s: anyone on the '
+                               'network path can read and change what is sent', origin)
 
     def _apply_environment(self, url, kwargs):
         """Give a call the settings ``trust_env`` would: proxies, ~/.netrc, CA bundle."""
@@ -457,6 +474,23 @@ class Transport(object):
             what = 'the request failed'
         cause = redact_text(str(_root_cause(exc)), secrets)
         return '%s (%s): %s: %s' % (api_method, _origin(url), what, cause)
+
+
+def _tls_failure(api_method, url, exc, secrets):
+    """The exception for a TLS failure: a refused certificate, or no TLS at all."""
+    cause = _root_cause(exc)
+    reason = redact_text(str(cause), secrets)
+    if getattr(cause, 'reason', None) in _NOT_TLS_REASONS:
+        return RequestError(
+            '%s (%s): the server did not answer in TLS (%s): if it serves plain HTTP, its URL '
+            'starts with http://, not https://' % (_origin(url), api_method, reason),
+            method=api_method)
+    if isinstance(cause, ssl.SSLCertVerificationError):
+        return SSLVerificationFailed('TLS certificate verification failed for %s (%s): %s; %s'
+                                     % (_origin(url), api_method, reason, TLS_ADVICE),
+                                     method=api_method)
+    return SSLVerificationFailed('the TLS connection to %s failed (%s): %s'
+                                 % (_origin(url), api_method, reason), method=api_method)
 
 
 def _mount_adapters(session, pool_size):
