@@ -12,7 +12,6 @@ import requests
 from pydas import exceptions
 from pydas.core import Communicator
 from pydas.redaction import REDACTED
-from pydas.transport import Retry
 from secret_scan import leaks
 
 from .test_client_errors import free_port
@@ -103,27 +102,3 @@ def test_http_credentials_are_redacted(server, comm):
     error = exc_info.value
     assert error.request.headers['Authorization'] == REDACTED
     assert leaks(error, ['wrong-password-42']) == []
-
-
-def test_truncated_json_of_a_read_only_method_is_retried(server, comm, token):
-    server.faults.cut_response(10, method='midas.folder.children')
-    assert comm.folder_children(token, private_folder(comm, token)) == {
-        'folders': [], 'items': []}
-    assert len([c for c in server.calls if c.method == 'midas.folder.children']) == 2
-
-
-def test_truncated_json_of_a_changing_method_is_not_retried(server, comm, token):
-    server.faults.cut_response(10, method='midas.folder.create')
-    with pytest.raises(exceptions.RequestError) as exc_info:
-        comm.create_folder(token, 'once', private_folder(comm, token))
-    assert isinstance(exc_info.value.__cause__, requests.exceptions.ChunkedEncodingError)
-    assert len([c for c in server.calls if c.method == 'midas.folder.create']) == 1
-
-
-def test_truncated_answers_until_retries_run_out(server, token):
-    for _ in range(3):
-        server.faults.cut_response(10, method='midas.folder.get')
-    with Communicator(server.url, retry=Retry(total=2, backoff_factor=0)) as comm:
-        with pytest.raises(exceptions.RequestError):
-            comm.folder_get(token, 1)
-    assert len([c for c in server.calls if c.method == 'midas.folder.get']) == 3
