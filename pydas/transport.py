@@ -37,7 +37,7 @@ from requests.utils import requote_uri
 from urllib3.exceptions import NewConnectionError
 
 from pydas.exceptions import ParseError, RequestError, SSLVerificationFailed, exception_class
-from pydas.redaction import redact_text, redact_url
+from pydas.redaction import redact_text, redact_url, scrub_chain
 from pydas.text import repair_text
 
 logger = logging.getLogger('pydas')
@@ -559,6 +559,9 @@ def parse_envelope(response, api_method, secrets=()):
                            % (api_method, _origin(response.url)),
                            method=api_method, response=response) from exc
     if not (isinstance(envelope, dict) and 'stat' in envelope):
+        # Raised from outside its except block, the exception would not scrub its cause
+        # (a UnicodeDecodeError shows the bytes of the answer).
+        scrub_chain(cause)
         if status >= 400:
             raise exception_class(status)(
                 '%s: HTTP %d %s from %s' % (api_method, status, response.reason,

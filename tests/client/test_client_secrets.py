@@ -9,7 +9,7 @@ import os
 import pytest
 import requests
 
-from pydas import exceptions
+from pydas import exceptions, transport
 from pydas.core import Communicator
 from pydas.redaction import REDACTED
 from secret_scan import leaks
@@ -102,3 +102,16 @@ def test_http_credentials_are_redacted(server, comm):
     error = exc_info.value
     assert error.request.headers['Authorization'] == REDACTED
     assert leaks(error, ['wrong-password-42']) == []
+
+
+def test_an_undecodable_answer_does_not_show_its_bytes(server, comm, monkeypatch):
+    # No Midas server answers so (a broken proxy might): the answer's bytes are replaced.
+    def answer_with_a_secret(response, api_method, secrets=()):
+        response._content = b'{"token": "' + TOKEN.encode() + b'", "x": "\xff"}'
+        return original(response, api_method, secrets)
+    original = transport.parse_envelope
+    monkeypatch.setattr('pydas.drivers.parse_envelope', answer_with_a_secret)
+    with pytest.raises(exceptions.ParseError) as exc_info:
+        comm.get_server_version()
+    assert isinstance(exc_info.value.__cause__, UnicodeDecodeError)
+    assert leaks(exc_info.value, [TOKEN]) == []
