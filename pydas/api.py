@@ -28,8 +28,11 @@ def login(email=None, password=None, api_key=None, application='Default', url=No
     :type application: string
     :param url: (optional) URL of the server
     :type url: None | string
-    :param verify_ssl_certificate: (optional) verify the server's TLS certificate
-    :type verify_ssl_certificate: bool
+    :param verify_ssl_certificate: (optional) ``False`` skips the check of the server's
+        TLS certificate (a warning is logged once per server), the path of a CA bundle
+        checks it against that bundle; the default keeps what the session's client or
+        communicator was set to (which checks it unless told otherwise)
+    :type verify_ssl_certificate: bool | string
     :param token: (optional, keyword) a token obtained already: no login call is made
     :type token: None | string
     :returns: the API token
@@ -60,16 +63,19 @@ def verify_credentials():
 
 def upload(file_pattern, destination='Private', leaf_folders_as_items=False,
            reuse_existing=False, **options):
-    """Upload the files and directories matching a glob pattern.
+    """Upload a local file or directory, or the ones matching a glob pattern.
 
-    A file becomes an item of the same name holding one bitstream; a directory
-    becomes a folder, recursively; with ``leaf_folders_as_items`` a directory
-    holding only files becomes one item with one bitstream per file. Symbolic
-    links are skipped (logged, and listed in the result's ``skipped``). Content
-    the server already holds (same MD5) is not sent again.
+    An existing path is taken as it is (``scan[1].raw`` is that file); anything
+    else is a glob pattern. A file becomes an item of the same name holding one
+    bitstream; a directory becomes a folder, recursively (at any depth); with
+    ``leaf_folders_as_items`` a directory holding only files becomes one item with
+    one bitstream per file. Symbolic links and names that are not valid UTF-8 are
+    skipped (logged, and listed in the result's ``skipped``); a file or directory
+    that cannot be read fails (in the result's ``failed``) and the others go on.
+    Content the server already holds (same MD5) is not sent again.
 
-    :param file_pattern: glob pattern of the local files and directories
-    :type file_pattern: string
+    :param file_pattern: path, or glob pattern, of the local files and directories
+    :type file_pattern: string | os.PathLike
     :param destination: (optional) one of the user's top folders (``Private``,
         ``Public``...) or the server path of a folder (``/users/<First>_<Last>/...``,
         ``/communities/<Name>/...``)
@@ -87,8 +93,12 @@ def upload(file_pattern, destination='Private', leaf_folders_as_items=False,
     :type attempts: int
     :returns: what was uploaded, skipped or found on the server already
     :rtype: pydas.transfer.TransferResult
+    :raises pydas.exceptions.LocalPathNotFound: (a ``FileNotFoundError``) if nothing
+        exists at ``file_pattern`` and nothing matches it
     :raises pydas.exceptions.ServerPathNotFound: if the destination does not exist
     :raises pydas.exceptions.TransferError: if some files failed (the others are uploaded)
+    :raises TypeError: if an argument is of the wrong type (the message names it)
+    :raises ValueError: if an argument's value cannot be used (the message names it)
     """
     return session.default_client.upload(file_pattern, destination, leaf_folders_as_items,
                                          reuse_existing, **options)
@@ -116,6 +126,8 @@ def download(server_path, local_path='.', **options):
     :rtype: pydas.transfer.TransferResult
     :raises pydas.exceptions.ServerPathNotFound: if nothing has that path
     :raises pydas.exceptions.TransferError: if some files failed (the others are downloaded)
+    :raises TypeError: if an argument is of the wrong type (the message names it)
+    :raises ValueError: if an argument's value cannot be used, e.g. ``local_path`` is a file
     """
     return session.default_client.download(server_path, local_path, **options)
 

@@ -9,7 +9,6 @@ variable. Failures are reported as one line on stderr with exit status 1
 
 import argparse
 import getpass
-import glob
 import json
 import logging
 import os
@@ -23,10 +22,18 @@ from pydas import serverpaths
 from pydas.exceptions import PydasException, ResponseError, TransferError, TransferInterrupted
 from pydas.session import Client
 from pydas.transfer import DEFAULT_JOBS, TransferResult, finish
+from pydas.transport import TLS_ADVICE
 
 ENV_URL = 'MIDAS_URL'
 ENV_EMAIL = 'MIDAS_EMAIL'
 ENV_API_KEY = 'MIDAS_API_KEY'
+
+#: Advice naming parameters of the Python API (or the server's), and what to say instead.
+CLI_ADVICE = {
+    TLS_ADVICE: 'if the server is trusted, set REQUESTS_CA_BUNDLE to the path of its CA '
+                'certificate',
+    'Pass reuseExisting to reuse it.': 'Leave out --create-new to add to it.',
+}
 
 
 class CommandError(Exception):
@@ -202,7 +209,7 @@ def command_ls(args):
         print(json.dumps(entries))
         return
     for entry in entries:
-        print(format_entry(entry))
+        print(format_entry(entry, human=args.human_readable))
 
 
 def list_entries(client, server_path):
@@ -254,16 +261,23 @@ def entry_of(kind, resource):
             'size': size, 'updated': resource.get('date_update', '')}
 
 
-def format_entry(entry):
-    """Return one ``ls -l`` style line: type, size in bytes, date, name."""
+def format_entry(entry, human=False):
+    """Return one ``ls -l`` style line: type, size (in bytes, or for people), date, name."""
     is_folder = entry['type'] == 'folder'
+    size = entry['size']
+    if size is None:
+        size = '-'
+    elif human:
+        size = progressbar.human_size(size)
     return '{0} {1:>12} {2:19} {3}{4}'.format(
-        'd' if is_folder else '-', '-' if entry['size'] is None else entry['size'],
-        entry['updated'], entry['name'], '/' if is_folder else '')
+        'd' if is_folder else '-', size, entry['updated'], entry['name'],
+        '/' if is_folder else '')
 
 
 def command_upload(args):
     """Upload local files and folders, then summarise."""
+    if not args.dest:
+        raise CommandError('--dest is empty: give a folder, e.g. Private or Private/scans')
     missing = [local for local in args.local if not os.path.lexists(local)]
     if missing:
         raise CommandError('{0}: no such file or directory'.format(', '.join(missing)))
@@ -280,8 +294,8 @@ def upload_each(client, args, progress):
     folder = destination(client, args.dest)
     for local in args.local:
         try:
-            # The shell expanded any pattern already: a name is taken literally.
-            result = client.upload(glob.escape(local), destination=folder,
+            # An existing path is taken literally (the shell expanded any pattern already).
+            result = client.upload(local, destination=folder,
                                    leaf_folders_as_items=args.leaf_folders_as_items,
                                    reuse_existing=args.reuse_existing, jobs=args.jobs,
                                    progress=progress)
@@ -296,6 +310,8 @@ def upload_each(client, args, progress):
 
 def command_download(args):
     """Download a server folder or item, then summarise."""
+    if os.path.lexists(args.local_dir) and not os.path.isdir(args.local_dir):
+        raise CommandError('LOCAL_DIR {0} exists and is not a directory'.format(args.local_dir))
     with open_client(require_credentials()) as client:
         run_transfer('download', args, lambda progress: client.download(
             resolve_path(client, args.server_path), args.local_dir, jobs=args.jobs,
@@ -369,10 +385,15 @@ def build_parser():
     add('logout', command_logout, 'forget the remembered credentials')
     info = add('info', command_info, 'show the server version, its modules and who you are')
     info.add_argument('--json', action='store_true', help='print one JSON object')
-    ls = add('ls', command_ls, 'list folders and items with their sizes')
+    # -h is ls's --human-readable, as in ls -lh.
+    ls = add('ls', command_ls, 'list folders and items with their sizes', add_help=False)
     ls.add_argument('server_path', nargs='?', metavar='SERVER_PATH',
-                    help='Private/dir, /users/<First>_<Last>/... or /communities/<name>/...')
-    ls.add_argument('--json', action='store_true', help='print a JSON list')
+                    help='the folder to list (default: your home): Private/dir, '
+                         '/users/<First>_<Last>/... or /communities/<name>/...')
+    ls.add_argument('-h', '--human-readable', action='store_true',
+                    help='sizes for people (4.0 MB) instead of bytes')
+    ls.add_argument('--json', action='store_true', help='print a JSON list (sizes in bytes)')
+    ls.add_argument('--help', action='help', help='show this help message and exit')
 
     upload = add('upload', command_upload, 'upload files and folders')
     upload.add_argument('local', nargs='+', metavar='LOCAL', help='files or folders to send')
@@ -387,8 +408,11 @@ def build_parser():
                         help='create new folders and items even where ones of the same '
                              'name exist (what the Python API does by default)')
     download = add('download', command_download, 'download a folder or an item')
-    download.add_argument('server_path', metavar='SERVER_PATH')
-    download.add_argument('local_dir', nargs='?', default='.', metavar='LOCAL_DIR')
+    download.add_argument('server_path', metavar='SERVER_PATH',
+                          help='the folder or item to download: Private/dir, '
+                               '/users/<First>_<Last>/... or /communities/<name>/...')
+    download.add_argument('local_dir', nargs='?', default='.', metavar='LOCAL_DIR',
+                          help='directory to download into (default: the current one)')
     for transfer in (upload, download):
         transfer.add_argument('--jobs', type=positive_int, default=DEFAULT_JOBS, metavar='N',
                               help='files transferred at once (default: {0})'.format(
@@ -443,16 +467,15 @@ def main(argv=None):
         return 1
 
 
-#: Advice of server messages about API parameters, and what to say instead.
-CLI_ADVICE = {'Pass reuseExisting to reuse it.': 'Leave out --create-new to add to it.'}
-
-
 def one_line(error):
-    """Return the message of ``error`` on one line, naming its type if it is empty, and
-    with advice about API parameters given in terms of this command's options."""
-    message = ' '.join(str(error).split())
+    """Return the message of ``error`` on one line, naming its type if it is empty.
+
+    Advice naming a parameter of the Python API becomes advice for the command.
+    """
+    message = str(error)
     for api_advice, cli_advice in CLI_ADVICE.items():
         message = message.replace(api_advice, cli_advice)
+    message = ' '.join(message.split())
     return message or type(error).__name__
 
 

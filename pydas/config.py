@@ -4,7 +4,7 @@ The file ``$XDG_CONFIG_HOME/pydas/config.json`` (``~/.config/pydas/config.json``
 by default) remembers the server URL, the e-mail address and the API key of
 the last ``pydas login``. It never holds a password or a token. It is readable
 by its owner only: the file is created with mode 0600 (never wider, not even
-for an instant) and its directory with mode 0700.
+for an instant) and its directory, and any missing parent, with mode 0700.
 """
 
 import json
@@ -61,7 +61,7 @@ def save(settings):
     """
     path = config_path()
     directory = os.path.dirname(path)
-    os.makedirs(directory, mode=DIR_MODE, exist_ok=True)
+    _make_private_directories(directory)
     os.chmod(directory, DIR_MODE)
     content = {key: settings[key] for key in KEYS if settings.get(key)}
     # mkstemp creates the file with O_EXCL and mode 0600.
@@ -77,6 +77,27 @@ def save(settings):
         os.unlink(temporary)
         raise
     return path
+
+
+def _make_private_directories(directory):
+    """Create ``directory`` and its missing parents with mode 0700, whatever the umask.
+
+    (``os.makedirs`` gives the parents it creates the umask's mode, 0777 under umask 000.)
+    Existing directories are left as they are.
+    """
+    missing = []
+    while not os.path.isdir(directory):
+        missing.append(directory)
+        parent = os.path.dirname(directory)
+        if parent == directory:
+            break
+        directory = parent
+    for created in reversed(missing):
+        try:
+            os.mkdir(created, DIR_MODE)
+        except FileExistsError:  # made meanwhile by another process: left as it is
+            continue
+        os.chmod(created, DIR_MODE)  # the umask may have narrowed it
 
 
 def forget():

@@ -1,5 +1,8 @@
 """The :class:`Communicator`: a single object through which every pydas driver is reached."""
 
+import functools
+import inspect
+
 from pydas.drivers import (BatchmakeDriver, CoreDriver, DicomextractorDriver,
                            MultiFactorAuthenticationDriver, SolrDriver, ThumbnailCreatorDriver,
                            TrackerDriver)
@@ -16,9 +19,10 @@ class Communicator(object):
 
     Any public attribute of an attached driver can be used on the communicator
     itself (it is looked up in the drivers in order), e.g.
-    ``communicator.folder_get(token, 5)``. The drivers send through one shared HTTP
-    session, so they share one connection pool; leave a ``with`` block or call
-    :meth:`close` to release it.
+    ``communicator.folder_get(token, 5)``; the methods of the default drivers are
+    documented on this class too (``help(Communicator.folder_get)``). The drivers
+    send through one shared HTTP session, so they share one connection pool; leave
+    a ``with`` block or call :meth:`close` to release it.
 
     :param url: base URL of the Midas server, e.g. ``https://example.org/midas``
     :type url: string
@@ -43,8 +47,13 @@ class Communicator(object):
         for driver in self._drivers:
             driver.transport = self._transport
 
+    def __repr__(self):
+        return '<{0}.{1} url={2!r}>'.format(type(self).__module__, type(self).__name__,
+                                            self._url)
+
     def __getattr__(self, name):
-        # Only called for names the communicator itself lacks.
+        # Only called for names the communicator itself lacks: the methods of drivers
+        # other than the default ones.
         if name.startswith('_'):
             raise AttributeError(name)
         for driver in self.__dict__.get('_drivers', ()):
@@ -182,3 +191,48 @@ class Communicator(object):
         """
         for driver in self._drivers:
             driver.auth = value
+
+
+class _DriverMethod(object):
+    """A method of the default drivers, seen on :class:`Communicator`.
+
+    On the class it is a function with the driver method's signature and
+    documentation (for ``help`` and autodoc); on a communicator it is the method of
+    the first attached driver that has it, as :meth:`Communicator.__getattr__`
+    would find it (an AttributeError if none has it).
+    """
+
+    def __init__(self, name, function, owner):
+        self._name = name
+
+        def documented(self, *args, **kwargs):
+            return getattr(self, name)(*args, **kwargs)
+
+        functools.update_wrapper(documented, function)
+        documented.__module__ = Communicator.__module__
+        documented.__qualname__ = '%s.%s' % (Communicator.__qualname__, name)
+        documented.__doc__ = ('%s\n\nForwarded to the first attached driver that has it: '
+                              ':meth:`pydas.drivers.%s.%s` with the default drivers.'
+                              % (inspect.getdoc(function), owner.__name__, name))
+        self._documented = documented
+
+    def __get__(self, communicator, owner=None):
+        if communicator is None:
+            return self._documented
+        for driver in communicator.__dict__.get('_drivers', ()):
+            if hasattr(driver, self._name):
+                return getattr(driver, self._name)
+        raise AttributeError("'%s' object has no attribute '%s'"
+                             % (type(communicator).__name__, self._name))
+
+
+def _add_driver_methods():
+    for driver_class in DEFAULT_DRIVER_CLASSES:
+        for owner in driver_class.__mro__:
+            for name, function in vars(owner).items():
+                if (not name.startswith('_') and inspect.isfunction(function)
+                        and name not in vars(Communicator)):
+                    setattr(Communicator, name, _DriverMethod(name, function, owner))
+
+
+_add_driver_methods()

@@ -19,11 +19,11 @@ from urllib.parse import unquote, urlencode, urljoin, urlsplit
 import requests
 import urllib3
 
-from pydas import wire
+from pydas import arguments, wire
 from pydas.exceptions import LocalFileChanged, ParseError, PydasException, RequestError
 from pydas.text import has_non_ascii_text, repair_text
-from pydas.transport import (CHUNK_SIZE, Transport, filename_from_disposition, parse_envelope,
-                             redact_params, redact_url, secret_values)
+from pydas.redaction import redact_params, redact_url, secret_values
+from pydas.transport import CHUNK_SIZE, Transport, filename_from_disposition, parse_envelope
 
 logger = logging.getLogger('pydas')
 
@@ -1035,8 +1035,17 @@ class CoreDriver(BaseDriver):
             file holds (resume from :meth:`get_upload_offset`)
         :raises pydas.exceptions.InvalidUploadToken: if the upload token is unknown or
             was already used
+        :raises TypeError: if ``filepath`` is neither a path nor a binary file object
+        :raises ValueError: if ``filepath`` is a directory
         """
+        arguments.require_nonempty_text('perform_upload', 'upload_token', upload_token)
+        arguments.require_nonempty_text('perform_upload', 'filename', filename)
         filepath = kwargs.pop('filepath', filename)
+        if not hasattr(filepath, 'read'):
+            arguments.require_path('perform_upload', 'filepath', filepath)
+            if os.path.isdir(filepath):
+                raise ValueError('perform_upload: filepath {0} is a directory, not a '
+                                 'file'.format(os.fspath(filepath)))
         offset = kwargs.pop('offset', 0)
         progress = kwargs.pop('progress', None)
         if not kwargs.pop('create_additional_revision', False):

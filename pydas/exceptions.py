@@ -1,26 +1,29 @@
 """Exceptions raised by pydas.
 
-The tree (catch the most specific class you can act on)::
+The tree of the original pydas, with its extra bases (catch the most specific
+class you can act on)::
 
     PydasException
      +-- RequestError (also requests.exceptions.ConnectionError)
-     |    +-- SSLVerificationFailed
+     |    +-- SSLVerificationFailed (also requests.exceptions.SSLError)
      +-- ResponseError
-          +-- ParseError (also ValueError)
-          +-- HTTPError
-          |    +-- BadRequest ............... HTTP 400
-          |    +-- Unauthorized ............. HTTP 401
-          |    +-- Forbidden ................ HTTP 403
-          |    +-- NotFound ................. HTTP 404
-          |    +-- MethodNotAllowed ......... HTTP 405
-          +-- InternalError ................. Midas code -100
-          +-- InvalidToken .................. Midas code -101 (also "method does not exist")
-          +-- UploadFailed .................. Midas code -105
-          +-- UploadTokenGenerationFailed ... Midas code -140
-          +-- InvalidUploadToken ............ Midas code -141
-          +-- InvalidParameter .............. Midas code -150
-          +-- InvalidPolicy ................. Midas code -151
+     |    +-- ParseError (also ValueError)
+     |    +-- HTTPError (also requests.exceptions.HTTPError)
+     |         +-- BadRequest ................... HTTP 400
+     |         |    +-- InternalError ........... Midas code -100
+     |         |    +-- InvalidParameter ........ Midas code -150 (also ValueError)
+     |         |    +-- InvalidPolicy ........... Midas code -151 (also ValueError)
+     |         |    +-- UploadFailed ............ Midas code -105
+     |         |    +-- UploadTokenGenerationFailed ... Midas code -140
+     |         +-- Unauthorized ................. HTTP 401
+     |         |    +-- InvalidToken ............ Midas code -101 (also ValueError;
+     |         |    |                             also "method does not exist")
+     |         |    +-- InvalidUploadToken ...... Midas code -141 (also ValueError)
+     |         +-- Forbidden .................... HTTP 403
+     |         +-- NotFound ..................... HTTP 404
+     |         +-- MethodNotAllowed ............. HTTP 405
      +-- ServerPathNotFound (also LookupError)
+     +-- LocalPathNotFound (also FileNotFoundError)
      +-- TransferError ...................... some files of a transfer failed
      +-- TokenRenewalFailed
      +-- IncompleteTransfer
@@ -32,19 +35,25 @@ broke (nothing usable came back); :class:`ResponseError` means the server
 answered, with an error. Every exception carries ``method`` (the Midas API
 method, e.g. ``'midas.item.get'``), ``code`` (the Midas error code as an int,
 or the HTTP status for an :class:`HTTPError` without an envelope, else None),
-``request`` and ``response`` (the ``requests`` objects, when there are any).
-Messages never contain a password, API key or token.
+``request`` and ``response`` (redacted copies of the ``requests`` objects, when
+there are any). Neither an exception's message, nor these copies, nor the
+exceptions it was raised from hold a password, API key or token
+(:mod:`pydas.redaction`).
 """
 
+import sys
+
 import requests
+
+from pydas import redaction
 
 __all__ = [
     'PydasException', 'RequestError', 'SSLVerificationFailed', 'ResponseError', 'ParseError',
     'HTTPError', 'BadRequest', 'Unauthorized', 'Forbidden', 'NotFound', 'MethodNotAllowed',
     'InternalError', 'InvalidToken', 'UploadFailed', 'UploadTokenGenerationFailed',
     'InvalidUploadToken', 'InvalidParameter', 'InvalidPolicy', 'ServerPathNotFound',
-    'TransferError', 'TokenRenewalFailed', 'IncompleteTransfer', 'LocalFileChanged',
-    'TransferInterrupted', 'exception_class',
+    'LocalPathNotFound', 'TransferError', 'TokenRenewalFailed', 'IncompleteTransfer',
+    'LocalFileChanged', 'TransferInterrupted', 'exception_class',
 ]
 
 
@@ -57,9 +66,10 @@ class PydasException(Exception):
     :type method: None | string
     :param code: (optional) the Midas error code, or the HTTP status
     :type code: None | int
-    :param request: (optional) the request that was sent
+    :param request: (optional) the request that was sent (kept as a redacted copy)
     :type request: None | requests.PreparedRequest
-    :param response: (optional) the response that was received
+    :param response: (optional) the response that was received (kept as a redacted copy,
+        with its body if it had been read)
     :type response: None | requests.Response
     """
 
@@ -69,10 +79,13 @@ class PydasException(Exception):
         self.value = message  # the original pydas attribute name
         self.method = method
         self.code = code
-        self.response = response
         if request is None and response is not None:
             request = response.request
-        self.request = request
+        self.request = redaction.redacted_request(request)
+        self.response = redaction.redacted_response(response)
+        # Raised while handling another exception, this one will chain it: the
+        # interpreter prints both.
+        redaction.scrub_chain(sys.exc_info()[1])
 
     def __str__(self):
         return self.message
@@ -82,7 +95,7 @@ class RequestError(PydasException, requests.exceptions.ConnectionError):
     """The request could not be sent or no complete answer came back."""
 
 
-class SSLVerificationFailed(RequestError):
+class SSLVerificationFailed(RequestError, requests.exceptions.SSLError):
     """The server's TLS certificate could not be verified."""
 
 
@@ -94,7 +107,7 @@ class ParseError(ResponseError, ValueError):
     """The server's answer is not the JSON envelope of the web API."""
 
 
-class HTTPError(ResponseError):
+class HTTPError(ResponseError, requests.exceptions.HTTPError):
     """The server answered with an HTTP error status."""
 
 
@@ -118,36 +131,40 @@ class MethodNotAllowed(HTTPError):
     """HTTP 405."""
 
 
-class InternalError(ResponseError):
+class InternalError(BadRequest):
     """Midas code -100: the server failed internally."""
 
 
-class InvalidToken(ResponseError):
+class InvalidToken(Unauthorized, ValueError):
     """Midas code -101: unknown or expired token, or a method the server does not have."""
 
 
-class UploadFailed(ResponseError):
+class UploadFailed(BadRequest):
     """Midas code -105: the server received fewer bytes than announced."""
 
 
-class UploadTokenGenerationFailed(ResponseError):
+class UploadTokenGenerationFailed(BadRequest):
     """Midas code -140: the server could not create an upload token."""
 
 
-class InvalidUploadToken(ResponseError):
+class InvalidUploadToken(Unauthorized, ValueError):
     """Midas code -141: unknown or already used upload token."""
 
 
-class InvalidParameter(ResponseError):
+class InvalidParameter(BadRequest, ValueError):
     """Midas code -150: a parameter is missing or invalid."""
 
 
-class InvalidPolicy(ResponseError):
+class InvalidPolicy(BadRequest, ValueError):
     """Midas code -151: permission denied, or the object does not exist."""
 
 
 class ServerPathNotFound(PydasException, LookupError):
     """A server path or upload destination names nothing the user can see."""
+
+
+class LocalPathNotFound(PydasException, FileNotFoundError):
+    """A local path or pattern given to an upload names no file or directory."""
 
 
 class TransferError(PydasException):

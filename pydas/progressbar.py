@@ -8,6 +8,7 @@ every few seconds so logs stay short and readable.
 import collections
 import contextlib
 import shutil
+import threading
 import time
 
 #: Seconds between two redraws on a terminal.
@@ -16,7 +17,12 @@ TERMINAL_INTERVAL = 0.1
 #: Seconds between two lines when the output is not a terminal.
 LOG_INTERVAL = 5.0
 
+#: Widest and narrowest bar, in characters.
 BAR_WIDTH = 24
+MIN_BAR_WIDTH = 10
+
+#: Columns assumed when the output is not a terminal.
+LOG_WIDTH = 80
 
 
 def human_size(count):
@@ -58,53 +64,86 @@ class ProgressDisplay(object):
         self._started = clock()
         self._shown_at = None
         self._last = None
+        self._closed = False
+        # Transfer threads report one at a time, but may still report after an interrupt.
+        self._lock = threading.Lock()
 
     def __call__(self, progress):
         """Show ``progress`` (a :class:`pydas.transfer.Progress`) if it is time to."""
-        self._last = progress
-        now = self._clock()
-        interval = TERMINAL_INTERVAL if self._terminal else LOG_INTERVAL
-        if self._shown_at is None or now - self._shown_at >= interval:
-            self._show(progress, now)
+        with self._lock:
+            if self._closed:
+                return
+            self._last = progress
+            now = self._clock()
+            interval = TERMINAL_INTERVAL if self._terminal else LOG_INTERVAL
+            if self._shown_at is None or now - self._shown_at >= interval:
+                self._show(progress, now)
 
-    def close(self):
-        """Show the final state and end the line."""
-        if self._last is not None:
-            self._show(self._last, self._clock())
-            if self._terminal:
-                self._stream.write('\n')
-                self._stream.flush()
+    def close(self, interrupted=False):
+        """Show the final state and end the line; nothing is shown after.
+
+        :param interrupted: erase the line instead (on a terminal), so that what
+            follows (``pydas: interrupted``) starts on a clean line
+        :type interrupted: bool
+        """
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            if self._last is None:
+                return
+            if interrupted and self._terminal:
+                self._stream.write('\r\x1b[K')
+            else:
+                self._show(self._last, self._clock())
+                if self._terminal:
+                    self._stream.write('\n')
+            self._stream.flush()
 
     def _show(self, progress, now):
         self._shown_at = now
-        line = describe(progress, now - self._started)
         if self._terminal:
             # A line longer than the terminal would wrap, and \r would not rewind it.
-            width = shutil.get_terminal_size().columns - 1
-            self._stream.write('\r\x1b[K' + line[:width])
+            line = describe(progress, now - self._started, shutil.get_terminal_size().columns)
+            self._stream.write('\r\x1b[K' + line)
         else:
-            self._stream.write(line + '\n')
+            self._stream.write(describe(progress, now - self._started, LOG_WIDTH) + '\n')
         self._stream.flush()
 
 
-def describe(progress, elapsed):
-    """Return one line: bar, bytes, files, rate and time left.
+def describe(progress, elapsed, width=80):
+    """Return one line of at most ``width - 1`` characters: bar, bytes, files, rate, time left.
+
+    The bar takes the room the figures leave (up to :data:`BAR_WIDTH`); a line
+    still too long for ``width`` is cut.
 
     :param progress: where the transfer stands
     :type progress: pydas.transfer.Progress
     :param elapsed: seconds since the transfer started
     :type elapsed: float
+    :param width: columns of the terminal (the last one is left free, so the line never wraps)
+    :type width: int
     :rtype: string
     """
     fraction = progress.bytes_done / progress.bytes_total if progress.bytes_total else 1.0
-    filled = int(BAR_WIDTH * min(fraction, 1.0))
     rate = progress.bytes_done / elapsed if elapsed > 0 else 0.0
     remaining = progress.bytes_total - progress.bytes_done
-    left = human_duration(remaining / rate) if rate else '?'
-    return '[{0}{1}] {2:3.0f}%  {3} / {4}  {5}/{6} files  {7}/s  {8} left'.format(
-        '#' * filled, '.' * (BAR_WIDTH - filled), 100 * fraction,
-        human_size(progress.bytes_done), human_size(progress.bytes_total),
-        progress.files_done, progress.files_total, human_size(rate), left)
+    figures = ['{0:3.0f}%'.format(100 * fraction),
+               '{0} / {1}'.format(human_size(progress.bytes_done),
+                                  human_size(progress.bytes_total)),
+               '{0}/{1} files'.format(progress.files_done, progress.files_total),
+               '{0}/s'.format(human_size(rate)),
+               '{0} left'.format(human_duration(remaining / rate) if rate else '?')]
+    room = width - 1
+    for separator in ('  ', ' '):
+        rest = separator.join(figures)
+        bar_width = min(BAR_WIDTH, room - len(rest) - 3)
+        if bar_width >= MIN_BAR_WIDTH:
+            break
+    bar_width = max(bar_width, MIN_BAR_WIDTH)
+    filled = int(bar_width * min(fraction, 1.0))
+    line = '[{0}{1}] {2}'.format('#' * filled, '.' * (bar_width - filled), rest)
+    return line[:room]
 
 
 @contextlib.contextmanager
@@ -112,7 +151,7 @@ def reporter(stream, quiet=False):
     """Yield the ``progress`` callback for one transfer (None when ``quiet``).
 
     The display is closed (its last state shown) when the block ends, even on
-    an error.
+    an error; on an interrupt (Ctrl-C) its line is erased instead.
     """
     if quiet:
         yield None
@@ -120,6 +159,9 @@ def reporter(stream, quiet=False):
     display = ProgressDisplay(stream)
     try:
         yield display
+    except KeyboardInterrupt:
+        display.close(interrupted=True)
+        raise
     finally:
         display.close()
 

@@ -21,9 +21,11 @@ import types
 
 from six.moves import input
 
+from pydas import arguments
 from pydas.core import Communicator
 from pydas.downloader import download_folder, download_path
 from pydas.exceptions import InvalidToken, PydasException, TokenRenewalFailed
+from pydas.serverpaths import Resource
 from pydas.uploader import upload_files
 
 logger = logging.getLogger('pydas')
@@ -49,8 +51,10 @@ class Client(object):
     :type url: None | string
     :param communicator: (optional) an existing communicator to use instead
     :type communicator: None | pydas.core.Communicator
-    :param verify_ssl_certificate: (optional) verify the server's TLS certificate
-    :type verify_ssl_certificate: bool
+    :param verify_ssl_certificate: (optional) ``False`` skips the check of the server's
+        TLS certificate (a warning is logged once per server), the path of a CA bundle
+        checks it against that bundle
+    :type verify_ssl_certificate: bool | string
     :param ask_one_time_password: (optional) returns the one-time password of a user
         with a second factor (default: :func:`ask_one_time_password_on_terminal`)
     :type ask_one_time_password: None | callable
@@ -71,9 +75,13 @@ class Client(object):
 
     def __init__(self, url=None, communicator=None, verify_ssl_certificate=True,
                  ask_one_time_password=None):
+        arguments.require_url('Client', 'url', url, optional=True)
+        arguments.require_callable('Client', 'ask_one_time_password', ask_one_time_password)
         if communicator is None and url is not None:
             communicator = Communicator(url)
         self.communicator = communicator
+        # What a communicator this client creates for another URL starts with.
+        self._verify_ssl_certificate = verify_ssl_certificate
         if communicator is not None:
             communicator.verify_ssl_certificate = verify_ssl_certificate
         self.email = None
@@ -118,8 +126,11 @@ class Client(object):
         :type application: string
         :param url: (optional) URL of the server (default: the client's)
         :type url: None | string
-        :param verify_ssl_certificate: (optional) verify the server's TLS certificate
-        :type verify_ssl_certificate: bool
+        :param verify_ssl_certificate: (optional) ``False`` skips the check of the server's
+            TLS certificate, the path of a CA bundle checks it against that bundle; the
+            default keeps the client's setting (and its communicator's), which checks it
+            unless told otherwise
+        :type verify_ssl_certificate: bool | string
         :param token: (optional) a token obtained already; no login call is made
         :type token: None | string
         :param ask_one_time_password: (optional) returns the one-time password of a user
@@ -129,6 +140,12 @@ class Client(object):
         :rtype: string
         :raises pydas.exceptions.PydasException: if the server refuses the credentials
         """
+        for name, value in (('email', email), ('password', password), ('api_key', api_key),
+                            ('token', token)):
+            arguments.require_text('login', name, value, optional=True)
+        arguments.require_nonempty_text('login', 'application', application)
+        arguments.require_url('login', 'url', url, optional=True)
+        arguments.require_callable('login', 'ask_one_time_password', ask_one_time_password)
         self._connect(url, verify_ssl_certificate)
         if email is None:
             email = input('Email: ')
@@ -209,7 +226,10 @@ class Client(object):
             if self.communicator is not None:
                 self.communicator.close()
             self.communicator = Communicator(url)
-        self.communicator.verify_ssl_certificate = verify_ssl_certificate
+            self.communicator.verify_ssl_certificate = self._verify_ssl_certificate
+        # The default (True) keeps an opt-out made on the client or its communicator.
+        if verify_ssl_certificate is not True:
+            self.communicator.verify_ssl_certificate = verify_ssl_certificate
 
     # Callbacks ---------------------------------------------------------------
 
@@ -230,15 +250,26 @@ class Client(object):
     def upload(self, file_pattern, destination='Private', leaf_folders_as_items=False,
                reuse_existing=False, **options):
         """Upload files and folders; see :func:`pydas.api.upload`."""
+        arguments.require_path('upload', 'file_pattern', file_pattern)
+        if not isinstance(destination, Resource):
+            arguments.require_nonempty_text('upload', 'destination', destination)
+        arguments.require_transfer_options('upload', options)
         return upload_files(self, file_pattern, destination, leaf_folders_as_items,
                             reuse_existing, **options)
 
     def download(self, server_path, local_path='.', **options):
         """Download a folder or an item; see :func:`pydas.api.download`."""
+        if not isinstance(server_path, Resource):
+            arguments.require_nonempty_text('download', 'server_path', server_path)
+        arguments.require_directory_path('download', 'local_path', local_path)
+        arguments.require_transfer_options('download', options)
         return download_path(self, server_path, local_path, **options)
 
     def download_folder_recursive(self, folder_id, path='.', **options):
         """Download a folder by id; see :func:`pydas.api.download_folder_recursive`."""
+        arguments.require_id('download_folder_recursive', 'folder_id', folder_id)
+        arguments.require_directory_path('download_folder_recursive', 'path', path)
+        arguments.require_transfer_options('download_folder_recursive', options)
         return download_folder(self, folder_id, path, **options)
 
 

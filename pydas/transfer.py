@@ -159,11 +159,13 @@ def is_retryable(error):
     :type error: Exception
     :rtype: bool
     """
+    if isinstance(error, (UploadFailed, InternalError)):  # Midas codes, under HTTPError
+        return True
     if isinstance(error, HTTPError):
         return error.code is not None and error.code >= 500
     # A ParseError: an answer cut short, or a proxy's error page instead of the server's.
-    return isinstance(error, (RequestError, UploadFailed, InternalError, IncompleteTransfer,
-                              ParseError, requests.exceptions.RequestException))
+    return isinstance(error, (RequestError, IncompleteTransfer, ParseError,
+                              requests.exceptions.RequestException))
 
 
 def retry_pause(failures):

@@ -7,13 +7,12 @@ where a retry cannot do harm (:class:`Retry`):
 
 * a connection that failed before the request was sent, for any method
   (but never a request with a streamed upload body);
-* a broken connection or an HTTP 502/503/504 (honouring ``Retry-After``) for
-  the read-only methods of :data:`READ_ONLY_METHODS`.
+* a broken connection (also an answer cut short) or an HTTP 502/503/504
+  (honouring ``Retry-After``) for the read-only methods of :data:`READ_ONLY_METHODS`.
 
 An application error (``stat: fail``) is never retried. Secrets (password,
-API key, tokens...) are redacted from every log line and exception message
-(:func:`redact_url`, :func:`redact_params`, :func:`redact_text`), including the
-``urllib3`` request log.
+API key, tokens...) are redacted (:mod:`pydas.redaction`) from every log line,
+including the ``urllib3`` request log, and from every exception.
 
 The session pydas creates keeps no cookies and reads the environment once per
 server; its calls skip the generic merging of ``Session.request`` (see
@@ -27,6 +26,7 @@ import json
 import logging
 import os
 import re
+import ssl
 import threading
 import time
 from urllib.parse import unquote, urlencode
@@ -37,6 +37,7 @@ from requests.utils import requote_uri
 from urllib3.exceptions import NewConnectionError
 
 from pydas.exceptions import ParseError, RequestError, SSLVerificationFailed, exception_class
+from pydas.redaction import redact_text, redact_url, scrub_chain
 from pydas.text import repair_text
 
 logger = logging.getLogger('pydas')
@@ -57,13 +58,17 @@ DEFAULT_POOL_SIZE = 10
 _PREPARED_OPTIONS = frozenset(['params', 'data', 'auth', 'timeout', 'allow_redirects', 'stream',
                                'verify', 'cert', 'proxies'])
 
-REDACTED = '<redacted>'
-SECRET_PARAMETERS = frozenset([
-    'password', 'apikey', 'api_key', 'token', 'uploadtoken', 'upload_token', 'authtoken',
-    'otp', 'one_time_pass', 'mfatokenid', 'temp_token',
-])
-# Shorter secret values (the MFA temporary id is a small number) are not searched in free text.
-_MIN_SECRET_LENGTH = 6
+# A connection that failed or broke, also in the middle of an answer (which requests reports
+# as a ChunkedEncodingError for any body cut short, chunked or not).
+_BROKEN_CONNECTION = (requests.exceptions.ConnectionError,
+                      requests.exceptions.ChunkedEncodingError)
+
+#: What a refused certificate's message advises (the command line advises otherwise).
+TLS_ADVICE = ('pass verify_ssl_certificate=False or the path of a CA bundle if the server is '
+              'trusted')
+# OpenSSL's reasons when the server answers in plain text (plain HTTP on an https:// URL).
+_NOT_TLS_REASONS = frozenset(['WRONG_VERSION_NUMBER', 'RECORD_LAYER_FAILURE',
+                              'PACKET_LENGTH_TOO_LONG', 'UNKNOWN_PROTOCOL'])
 
 # Midas methods that change nothing on the server, so a repeated call is harmless.
 # midas.login and midas.user.apikey.default are included: a repeated login returns the
@@ -160,47 +165,6 @@ def _parse_retry_after(value):
     except (TypeError, ValueError):
         return None
     return max(0.0, when.timestamp() - time.time())
-
-
-def is_secret(name):
-    """Return whether a parameter name holds a secret (case-insensitive)."""
-    return name.lower() in SECRET_PARAMETERS
-
-
-def redact_params(params):
-    """Return a copy of ``params`` with the values of secret parameters redacted."""
-    return {name: (REDACTED if is_secret(name) else value)
-            for name, value in (params or {}).items()}
-
-
-_SECRET_IN_QUERY = re.compile(
-    r'([?&;](?:%s)=)[^&#;\s"\']*' % '|'.join(sorted(SECRET_PARAMETERS)), re.IGNORECASE)
-
-
-def redact_url(url):
-    """Return ``url`` with the values of secret query parameters redacted."""
-    return _SECRET_IN_QUERY.sub(r'\1' + REDACTED, url)
-
-
-def redact_text(text, secrets=()):
-    """Return ``text`` without the given secret values nor secret URL parameters.
-
-    :param text: a message that may quote a URL or a parameter value
-    :type text: string
-    :param secrets: secret values to remove wherever they appear
-    :type secrets: iterable[string]
-    :rtype: string
-    """
-    for secret in secrets:
-        if secret and len(secret) >= _MIN_SECRET_LENGTH:
-            text = text.replace(secret, REDACTED)
-    return redact_url(text)
-
-
-def secret_values(params):
-    """Return the values of the secret parameters of ``params``."""
-    return [str(value) for name, value in (params or {}).items()
-            if is_secret(name) and value is not None]
 
 
 class _RedactingFilter(logging.Filter):
@@ -310,6 +274,7 @@ class Transport(object):
         self._pool_size = DEFAULT_POOL_SIZE
         self._pool_lock = threading.Lock()
         self._environments = {}
+        self._unverified = set()
         self._prepared_bases = {}
         if timeout is None:
             timeout = Timeout()
@@ -368,6 +333,8 @@ class Transport(object):
         kwargs.setdefault('timeout', self.timeout.as_requests())
         if self.owns_session and not self.session.trust_env:
             self._apply_environment(url, kwargs)
+        if kwargs.get('verify') is False:
+            self._warn_unverified(url)
         attempt = 0
         while True:
             try:
@@ -376,16 +343,11 @@ class Transport(object):
                 else:
                     response = self.session.request(verb, url, **kwargs)
             except requests.exceptions.SSLError as exc:
-                raise SSLVerificationFailed(
-                    'TLS certificate verification failed for %s (%s): %s; pass '
-                    'verify_ssl_certificate=False or the path of a CA bundle if the server '
-                    'is trusted' % (_origin(url), api_method,
-                                    redact_text(str(_root_cause(exc)), secrets)),
-                    method=api_method) from exc
+                raise _tls_failure(api_method, url, exc, secrets) from exc
             except requests.exceptions.RequestException as exc:
-                # A read timeout is not a ConnectionError: a slow server is not retried.
+                # A read timeout is not a broken connection: a slow server is not retried.
                 retry_safe = (replayable and attempt < self.retry.total
-                              and isinstance(exc, requests.exceptions.ConnectionError)
+                              and isinstance(exc, _BROKEN_CONNECTION)
                               and (read_only or _not_sent(exc)))
                 if retry_safe:
                     self._wait(api_method, attempt, exc.__class__.__name__)
@@ -401,6 +363,17 @@ class Transport(object):
                 attempt += 1
                 continue
             return response
+
+    def _warn_unverified(self, url):
+        """Say once per server, through ``logging``, that its certificate is not checked."""
+        origin = _origin_of(url)
+        if origin.lower().startswith('https:') and origin not in self._unverified:
+            with self._pool_lock:
+                first = origin not in self._unverified
+                self._unverified.add(origin)
+            if first:
+                logger.warning('TLS certificate verification is off for %s: anyone on the '
+                               'network path can read and change what is sent', origin)
 
     def _apply_environment(self, url, kwargs):
         """Give a call the settings ``trust_env`` would: proxies, ~/.netrc, CA bundle."""
@@ -493,12 +466,31 @@ class Transport(object):
             what = 'no answer within %s s (read timeout)' % self.timeout.read
         elif _not_sent(exc):
             what = 'could not connect'
+        elif isinstance(exc, requests.exceptions.ChunkedEncodingError):
+            what = 'the connection broke in the middle of the answer'
         elif isinstance(exc, requests.exceptions.ConnectionError):
             what = 'the connection broke'
         else:
             what = 'the request failed'
         cause = redact_text(str(_root_cause(exc)), secrets)
         return '%s (%s): %s: %s' % (api_method, _origin(url), what, cause)
+
+
+def _tls_failure(api_method, url, exc, secrets):
+    """The exception for a TLS failure: a refused certificate, or no TLS at all."""
+    cause = _root_cause(exc)
+    reason = redact_text(str(cause), secrets)
+    if getattr(cause, 'reason', None) in _NOT_TLS_REASONS:
+        return RequestError(
+            '%s (%s): the server did not answer in TLS (%s): if it serves plain HTTP, its URL '
+            'starts with http://, not https://' % (_origin(url), api_method, reason),
+            method=api_method)
+    if isinstance(cause, ssl.SSLCertVerificationError):
+        return SSLVerificationFailed('TLS certificate verification failed for %s (%s): %s; %s'
+                                     % (_origin(url), api_method, reason, TLS_ADVICE),
+                                     method=api_method)
+    return SSLVerificationFailed('the TLS connection to %s failed (%s): %s'
+                                 % (_origin(url), api_method, reason), method=api_method)
 
 
 def _mount_adapters(session, pool_size):
@@ -567,6 +559,9 @@ def parse_envelope(response, api_method, secrets=()):
                            % (api_method, _origin(response.url)),
                            method=api_method, response=response) from exc
     if not (isinstance(envelope, dict) and 'stat' in envelope):
+        # Raised from outside its except block, the exception would not scrub its cause
+        # (a UnicodeDecodeError shows the bytes of the answer).
+        scrub_chain(cause)
         if status >= 400:
             raise exception_class(status)(
                 '%s: HTTP %d %s from %s' % (api_method, status, response.reason,

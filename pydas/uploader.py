@@ -4,12 +4,12 @@ A file becomes an item of the same name holding one bitstream; a directory
 becomes a folder, recursively; with ``leaf_folders_as_items`` a directory
 holding only files becomes one item with one bitstream per file.
 
-Each file is read twice at most: once to compute its MD5, which is sent to
-``midas.upload.generatetoken`` so that content the server already holds is
-never sent (it answers with an empty upload token), and once, streaming, to
-send it. A broken upload resumes from what the server holds
-(``midas.upload.getoffset``): the server appends, so resending from byte 0
-would corrupt the file.
+Each file is sent by a :class:`pydas.fileupload.FileUpload`: deduplicated by
+its MD5, resumed after a break, verified by reading the item back. This module
+decides where it goes: a new item, an item an earlier run left unfinished, or
+(with ``reuse_existing``) the item of the same name, whose latest revision
+receives the file if it holds nothing yet, or a new revision if it holds other
+content.
 
 A single file going into a folder known to hold no item of its name (one this
 upload created, or one listed for ``reuse_existing``) gets its item and upload
@@ -17,61 +17,18 @@ token from one ``midas.upload.generatetoken`` call with the folder id, instead
 of ``midas.item.create`` followed by ``midas.upload.generatetoken``.
 """
 
-import glob
 import logging
-import os
-import stat
 
 from pydas import uploadstate
 from pydas.exceptions import ResponseError, TokenRenewalFailed
 from pydas.fileupload import HEAD, NEW_REVISION, FileUpload, hash_file
+from pydas.localtree import LocalFolder, expand, scan
 from pydas.serverpaths import resolve_destination
 from pydas.transfer import (
-    DEFAULT_ATTEMPTS, DEFAULT_JOBS, Countdown, ProgressMeter, Skipped, TaskRunner,
-    TransferResult, check_attempts, finish, interruptible, is_retryable, retried_call,
-    retry_pause)
+    DEFAULT_ATTEMPTS, DEFAULT_JOBS, Countdown, ProgressMeter, TaskRunner, TransferResult,
+    check_attempts, finish, interruptible, is_retryable, retried_call, retry_pause)
 
 logger = logging.getLogger('pydas')
-
-
-class _LocalNode(object):
-    """A local path and the name it gets on the server (``.`` gets its directory's name)."""
-
-    def __init__(self, path):
-        self.path = path
-        self.name = os.path.basename(os.path.abspath(path))
-
-
-class LocalFile(_LocalNode):
-    """A regular file to upload as a bitstream."""
-
-    def __init__(self, path, size):
-        super(LocalFile, self).__init__(path)
-        self.size = size
-
-
-class LocalItem(_LocalNode):
-    """Files to upload as the bitstreams of one item: one file, or a leaf folder's files."""
-
-    def __init__(self, path, files, is_file):
-        super(LocalItem, self).__init__(path)
-        self.files = files
-        self.is_file = is_file
-
-
-class LocalFolder(_LocalNode):
-    """A directory to upload as a folder."""
-
-    def __init__(self, path, children):
-        super(LocalFolder, self).__init__(path)
-        self.children = children
-
-    def files(self):
-        """Return every file below this folder."""
-        found = []
-        for child in self.children:
-            found.extend(child.files() if isinstance(child, LocalFolder) else child.files)
-        return found
 
 
 def upload_files(client, file_pattern, destination='Private', leaf_folders_as_items=False,
@@ -106,11 +63,8 @@ def upload_files(client, file_pattern, destination='Private', leaf_folders_as_it
     client.verify_credentials()
     parent_id = resolve_destination(client, destination)
     result = TransferResult()
-    paths = sorted(glob.glob(file_pattern))
-    if not paths:
-        logger.warning('no file matches %s', file_pattern)
-    nodes = [node for node in (_scan(os.path.normpath(path), leaf_folders_as_items, result)
-                               for path in paths) if node is not None]
+    nodes = [node for node in (scan(path, leaf_folders_as_items, result)
+                               for path in expand(file_pattern)) if node is not None]
     meter = ProgressMeter(progress)
     for node in nodes:
         files = node.files() if isinstance(node, LocalFolder) else node.files
@@ -119,30 +73,6 @@ def upload_files(client, file_pattern, destination='Private', leaf_folders_as_it
     with interruptible(result):
         uploader.run(nodes, parent_id)
     return finish(result)
-
-
-def _scan(path, leaf_folders_as_items, result):
-    """Return the node for ``path``, or None if it is left out (recorded in ``result``)."""
-    mode = os.lstat(path).st_mode
-    if stat.S_ISLNK(mode):
-        return _skip(result, path, 'symbolic link')
-    if stat.S_ISREG(mode):
-        return LocalItem(path, [LocalFile(path, os.path.getsize(path))], is_file=True)
-    if not stat.S_ISDIR(mode):
-        return _skip(result, path, 'not a regular file or directory')
-    children = [_scan(os.path.join(path, entry), leaf_folders_as_items, result)
-                for entry in sorted(os.listdir(path))]
-    children = [child for child in children if child is not None]
-    is_leaf = children and all(getattr(child, 'is_file', False) for child in children)
-    if leaf_folders_as_items and is_leaf:
-        return LocalItem(path, [child.files[0] for child in children], is_file=False)
-    return LocalFolder(path, children)
-
-
-def _skip(result, path, reason):
-    logger.warning('skipping %s: %s', path, reason)
-    result.skipped.append(Skipped(path, reason))
-    return None
 
 
 class _Uploader(object):
@@ -182,9 +112,17 @@ class _Uploader(object):
         :param existing_items: item name -> id of the items to reuse
         :param names_taken: the names of the folder's items, or None if unknown
         """
-        for node in nodes:
-            if isinstance(node, LocalFolder):
-                self._upload_folder(node, folder_id)
+        # Depth first, in order, without recursion: a tree of any depth is uploaded.
+        pending = [(iter(nodes), folder_id, existing_items, names_taken)]
+        while pending:
+            nodes, folder_id, existing_items, names_taken = pending[-1]
+            node = next(nodes, None)
+            if node is None:
+                pending.pop()
+            elif isinstance(node, LocalFolder):
+                inside = self._upload_folder(node, folder_id)
+                if inside is not None:
+                    pending.append(inside)
             else:
                 # One call creates the item and its upload token when the server keeps the
                 # name as it is (no item of that name yet), so that the item is found by it.
@@ -194,6 +132,7 @@ class _Uploader(object):
                                     existing_items.get(node.name), in_one_call)
 
     def _upload_folder(self, node, parent_id):
+        """Create the folder; return what :meth:`_upload_children` goes on with inside it."""
         logger.info('creating folder from %s', node.path)
         with self._runner.reporting(node.path) as outcome:
             try:
@@ -210,9 +149,9 @@ class _Uploader(object):
                 for local_file in node.files():
                     self.meter.file_done(local_file.path)
                 raise
-        if outcome.succeeded:
-            self._upload_children(node.children, folder['folder_id'], existing_items,
-                                  existing_items)
+        if not outcome.succeeded:
+            return None
+        return iter(node.children), folder['folder_id'], existing_items, existing_items
 
     def _existing_items(self, folder_id):
         """Return item name -> item id in the folder (nothing unless reusing)."""

@@ -161,6 +161,8 @@ def encode(api_method, params):
     :type params: dict
     :returns: Midas name -> text, ready for a form body or a query string
     :rtype: dict[string, string]
+    :raises ValueError: if a value is not valid Unicode text (a lone surrogate, as in a
+        name decoded from bytes that are not UTF-8), which cannot be sent
     """
     renames = RENAMES_BY_METHOD.get(api_method, {})
     values = dict(DEFAULTS.get(api_method, {}))
@@ -169,5 +171,12 @@ def encode(api_method, params):
     for name, value in values.items():
         if value is None or (name in PRESENCE_FLAGS and not value):
             continue
-        wire[renames.get(name, RENAMES.get(name, name))] = encode_value(name, value)
+        text = encode_value(name, value)
+        try:
+            text.encode('utf-8')
+        except UnicodeEncodeError:
+            raise ValueError('{0}: {1} is not valid Unicode text (it holds a lone surrogate, '
+                             'as names read from bytes that are not UTF-8 do)'.format(
+                                 api_method, name)) from None
+        wire[renames.get(name, RENAMES.get(name, name))] = text
     return wire

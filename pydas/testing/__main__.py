@@ -13,8 +13,10 @@ def parse_args(argv, prog='python -m pydas.testing'):
     """Parse the command line (``prog`` names the command in ``--help``)."""
     parser = argparse.ArgumentParser(prog=prog,
                                      description='Run an embedded Midas Server 3.4.2.')
-    parser.add_argument('--host', default='127.0.0.1', help='address to bind')
-    parser.add_argument('--port', type=int, default=0, help='port (0: any free port)')
+    parser.add_argument('--host', default='127.0.0.1',
+                        help='address to bind (default: %(default)s)')
+    parser.add_argument('--port', type=int, default=0,
+                        help='port (default: %(default)s, any free port)')
     parser.add_argument('--data-dir', default=None,
                         help='keep the state in this directory (default: temporary)')
     parser.add_argument('--json', action='store_true',

@@ -1,9 +1,7 @@
 """Failures are mapped to the exception tree, with messages a person can act on."""
 
-import shutil
 import socket
 import ssl
-import subprocess
 import threading
 
 import pytest
@@ -133,16 +131,10 @@ def test_read_timeout_is_not_retried_even_for_read_only(server):
 
 
 @pytest.fixture
-def tls_server(tmp_path):
+def tls_server(certificate):
     """A TLS server with a self-signed certificate on 127.0.0.1; yields its URL."""
-    if shutil.which('openssl') is None:
-        pytest.skip('openssl is not installed')
-    cert, key = tmp_path / 'cert.pem', tmp_path / 'key.pem'
-    subprocess.run(['openssl', 'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1',
-                    '-subj', '/CN=127.0.0.1', '-keyout', str(key), '-out', str(cert)],
-                   check=True, capture_output=True)
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(str(cert), str(key))
+    context.load_cert_chain(*certificate)
     listener = socket.create_server(('127.0.0.1', 0))
     listener.settimeout(10)
     body = b'{"code":"0","data":{"version":"3.4.2"},"message":"","stat":"ok"}'

@@ -140,26 +140,38 @@ def test_driver_constructors():
         assert str(inspect.signature(getattr(drivers, driver))) == "(url='')"
 
 
+# The original pydas tree, exactly (issue 9); our additions have single bases.
 TREE = {
     'PydasException': (Exception,),
     'RequestError': (exceptions.PydasException, requests.exceptions.ConnectionError),
-    'SSLVerificationFailed': (exceptions.RequestError,),
+    'SSLVerificationFailed': (exceptions.RequestError, requests.exceptions.SSLError),
     'ResponseError': (exceptions.PydasException,),
     'ParseError': (exceptions.ResponseError, ValueError),
-    'HTTPError': (exceptions.ResponseError,),
+    'HTTPError': (exceptions.ResponseError, requests.exceptions.HTTPError),
     'BadRequest': (exceptions.HTTPError,),
+    'InternalError': (exceptions.BadRequest,),
+    'InvalidParameter': (exceptions.BadRequest, ValueError),
+    'InvalidPolicy': (exceptions.BadRequest, ValueError),
+    'UploadFailed': (exceptions.BadRequest,),
+    'UploadTokenGenerationFailed': (exceptions.BadRequest,),
     'Unauthorized': (exceptions.HTTPError,),
+    'InvalidToken': (exceptions.Unauthorized, ValueError),
+    'InvalidUploadToken': (exceptions.Unauthorized, ValueError),
     'Forbidden': (exceptions.HTTPError,),
     'NotFound': (exceptions.HTTPError,),
     'MethodNotAllowed': (exceptions.HTTPError,),
-    'InternalError': (exceptions.ResponseError,),
-    'InvalidToken': (exceptions.ResponseError,),
-    'UploadFailed': (exceptions.ResponseError,),
-    'UploadTokenGenerationFailed': (exceptions.ResponseError,),
-    'InvalidUploadToken': (exceptions.ResponseError,),
-    'InvalidParameter': (exceptions.ResponseError,),
-    'InvalidPolicy': (exceptions.ResponseError,),
+    'ServerPathNotFound': (exceptions.PydasException, LookupError),
+    'LocalPathNotFound': (exceptions.PydasException, FileNotFoundError),
+    'TransferError': (exceptions.PydasException,),
+    'TokenRenewalFailed': (exceptions.PydasException,),
+    'IncompleteTransfer': (exceptions.PydasException,),
 }
+
+
+def test_the_tree_lists_every_exception_class():
+    classes = {name for name, value in vars(exceptions).items()
+               if isinstance(value, type) and issubclass(value, BaseException)}
+    assert classes == set(TREE)
 
 
 @pytest.mark.parametrize('name', sorted(TREE))

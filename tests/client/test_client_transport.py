@@ -9,7 +9,8 @@ import requests
 from pydas import exceptions
 from pydas.core import Communicator
 from pydas.drivers import CoreDriver, TrackerDriver
-from pydas.transport import READ_ONLY_METHODS, Retry, Timeout, is_secret, redact_url
+from pydas.redaction import is_secret, redact_url
+from pydas.transport import READ_ONLY_METHODS, Retry, Timeout
 
 from midas_calls import calls_of, last_call
 
