@@ -165,6 +165,8 @@ TREE = {
     'TransferError': (exceptions.PydasException,),
     'TokenRenewalFailed': (exceptions.PydasException,),
     'IncompleteTransfer': (exceptions.PydasException,),
+    'LocalFileChanged': (exceptions.PydasException,),
+    'TransferInterrupted': (KeyboardInterrupt,),
 }
 
 
