@@ -130,6 +130,10 @@ TRANSFER_WORDS = {'upload': ('Uploaded', 'sent'), 'download': ('Downloaded', 're
 def summary(kind, result, elapsed):
     """Return the closing line of a transfer.
 
+    It counts the files completed and their bytes (not bytes sent again after a
+    broken connection, nor those of files left partial), then what was resumed,
+    found identical, left out and failed.
+
     :param kind: ``'upload'`` or ``'download'``
     :type kind: string
     :param result: what the transfer did
@@ -139,9 +143,12 @@ def summary(kind, result, elapsed):
     :rtype: string
     """
     verb, participle = TRANSFER_WORDS[kind]
-    line = '{0} {1} in {2:.1f} s: {3} files {4}, {5} skipped as identical, {6} failed'.format(
-        verb, human_size(result.bytes_transferred), elapsed, len(result.transferred),
-        participle, len(result.unchanged), len(result.failed))
+    line = '{0} {1} in {2:.1f} s: {3} files {4}'.format(
+        verb, human_size(result.bytes_completed), elapsed, len(result.transferred), participle)
+    if result.resumed:
+        line += ' ({0} resumed)'.format(len(result.resumed))
+    line += ', {0} skipped as identical, {1} failed'.format(
+        len(result.unchanged), len(result.failed))
     if result.skipped:
-        line += ', {0} left out (links)'.format(len(result.skipped))
+        line += ', {0} left out'.format(len(result.skipped))
     return line

@@ -11,7 +11,7 @@ import sys
 import pytest
 
 from pydas import progressbar
-from pydas.transfer import Progress, TransferResult
+from pydas.transfer import Progress, Skipped, TransferResult
 
 
 @pytest.fixture
@@ -177,12 +177,15 @@ def test_progress_in_a_log_writes_few_plain_lines():
 
 def test_summary_counts_every_outcome():
     result = TransferResult()
-    result.transferred = ['a', 'b']
+    result.completed('a', 1000)
+    result.completed('b', 500, resumed=True)
     result.unchanged = ['c']
-    result.bytes_transferred = 1500
+    result.skipped = [Skipped('d', 'empty item')]
+    result.bytes_transferred = 2500
 
     assert progressbar.summary('upload', result, 2.0) == (
-        'Uploaded 1.5 kB in 2.0 s: 2 files sent, 1 skipped as identical, 0 failed')
+        'Uploaded 1.5 kB in 2.0 s: 2 files sent (1 resumed), 1 skipped as identical, '
+        '0 failed, 1 left out')
     assert progressbar.human_size(999) == '999 B'
     assert progressbar.human_duration(3725) == '1:02:05'
 
