@@ -151,10 +151,11 @@ class TargetDirectory(object):
                          dir_fd=self._fd)
         except OSError:
             return False
+        status = os.fstat(fd)
+        if not stat.S_ISREG(status.st_mode) or status.st_size != size:
+            os.close(fd)
+            return False
         with io.FileIO(fd, 'rb') as stream:
-            status = os.fstat(fd)
-            if not stat.S_ISREG(status.st_mode) or status.st_size != size:
-                return False
             return stream_md5_state(stream)[0].hexdigest() == checksum
 
     def scan(self, now=None):
