@@ -3,82 +3,29 @@ next run resumes it."""
 
 import os
 import signal
-import socket
 import subprocess
 import sys
-import threading
 import time
 
 import pytest
+
+from cutting_relay import CuttingRelay
 
 from .downloads import (
     bitstream_of, cli_environment, md5_of, start_download, temporary_files, upload_tree)
 from .helpers import bitstream_gets, offset_of
 
 SLOW = os.urandom(8 * 1024 * 1024)
-RATE = 2 * 1024 * 1024  # bytes per second from the server to the client
+RATE = 2 * 1024 * 1024  # bytes per second each way
 STOP_LIMIT = 2.0
 TIMEOUT = 30
 
 
-class ThrottlingRelay(object):
-    """A TCP relay on 127.0.0.1 that passes the server's bytes to the client at ``rate``
-    bytes per second (a slow link), so that a download is caught in the middle."""
-
-    CHUNK = 16 * 1024
-
-    def __init__(self, target_port, rate):
-        self._target = ('127.0.0.1', target_port)
-        self._rate = rate
-        self._listener = socket.create_server(('127.0.0.1', 0))
-        self._sockets = []
-        self._lock = threading.Lock()
-        self.url = 'http://127.0.0.1:{0}'.format(self._listener.getsockname()[1])
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self):
-        while True:
-            try:
-                client, _ = self._listener.accept()
-            except OSError:
-                return
-            upstream = socket.create_connection(self._target)
-            with self._lock:
-                self._sockets.extend([client, upstream])
-            threading.Thread(target=self._pipe, args=(client, upstream, None),
-                             daemon=True).start()
-            threading.Thread(target=self._pipe, args=(upstream, client, self._rate),
-                             daemon=True).start()
-
-    def _pipe(self, source, sink, rate):
-        try:
-            while True:
-                data = source.recv(self.CHUNK)
-                if not data:
-                    break
-                sink.sendall(data)
-                if rate:
-                    time.sleep(len(data) / rate)
-        except OSError:
-            pass
-        for sock in (source, sink):
-            try:
-                sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-
-    def close(self):
-        self._listener.close()
-        with self._lock:
-            for sock in self._sockets:
-                sock.close()
-
-
 @pytest.fixture
 def slow_link(midas_server):
-    relay = ThrottlingRelay(int(midas_server.url.rsplit(':', 1)[1]), RATE)
-    yield relay
-    relay.close()
+    """A relay to the server that never cuts and moves ``RATE`` bytes per second."""
+    with CuttingRelay(midas_server.url, rate=RATE) as relay:
+        yield relay
 
 
 @pytest.fixture
