@@ -200,9 +200,11 @@ class TargetDirectory(object):
                 fd = os.open(name, _CREATE_NEW, 0o600, dir_fd=self._fd)
             except FileExistsError:
                 continue
-            if _try_lock(fd):
+            # Between creating and locking, another run may have taken the file (it is
+            # theirs now), or even finished with it.
+            if _try_lock(fd) and self._is_open_as(name, fd):
                 return Partial(self, name, fd)
-            os.close(fd)  # another run took it before us: it is theirs now
+            os.close(fd)
         raise FileExistsError(errno.EEXIST, 'no free temporary name', self.path)
 
     def install(self, partial, name):
