@@ -5,9 +5,12 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
+
+from pydas.testing.http import ConnectionCut
 
 from cutting_relay import CuttingRelay
 
@@ -137,9 +140,25 @@ def test_api_raises_transfer_interrupted(midas_server, ada, slow_file, slow_link
     assert partial_holding(target, 1024 * 1024)
 
 
-def test_second_interrupt_exits_at_once(midas_server, ada, slow_file, tmp_path):
-    # The server holds the answer: the download waits for it where no abort reaches.
-    midas_server.faults.delay(5, count=2, method='download')
+@pytest.fixture
+def held_answers(midas_server, monkeypatch):
+    """The server holds its answers to downloads (where no abort of the client reaches)
+    until the test ends, then drops their connections, consuming no fault of a later test."""
+    released = threading.Event()
+    delay = midas_server.faults.apply_delay
+
+    def hold(method):
+        if method is None:  # the download controller
+            released.wait(TIMEOUT)
+            raise ConnectionCut()
+        delay(method)
+    monkeypatch.setattr(midas_server.faults, 'apply_delay', hold)
+    yield
+    released.set()
+
+
+def test_second_interrupt_exits_at_once(midas_server, ada, slow_file, held_answers,
+                                        tmp_path):
     target = tmp_path / 'down'
     run = start_download(midas_server, ada, 'Private/slow', target)
     wait_for(lambda: temporary_files(target), 'a temporary file')
