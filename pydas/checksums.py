@@ -28,22 +28,32 @@ def md5_state(path):
     :type path: string
     :rtype: (hashlib.md5, int)
     """
+    with open(path, 'rb', buffering=0) as stream:
+        return stream_md5_state(stream)
+
+
+def stream_md5_state(stream):
+    """Return the MD5 state and size of what an open file holds from its position on.
+
+    :param stream: a file opened in binary mode, unbuffered
+    :type stream: io.FileIO
+    :rtype: (hashlib.md5, int)
+    """
     digest = hashlib.md5()
     size = 0
-    with open(path, 'rb', buffering=0) as stream:
-        if os.fstat(stream.fileno()).st_size <= CHUNK_SIZE:
-            data = stream.read()
-            digest.update(data)
-            return digest, len(data)
-        # One reused buffer: no allocation per chunk, and hashlib releases the GIL.
-        buffer = bytearray(HASH_CHUNK_SIZE)
-        view = memoryview(buffer)
-        while True:
-            count = stream.readinto(buffer)
-            if not count:
-                break
-            digest.update(view[:count])
-            size += count
+    if os.fstat(stream.fileno()).st_size <= CHUNK_SIZE:
+        data = stream.read()
+        digest.update(data)
+        return digest, len(data)
+    # One reused buffer: no allocation per chunk, and hashlib releases the GIL.
+    buffer = bytearray(HASH_CHUNK_SIZE)
+    view = memoryview(buffer)
+    while True:
+        count = stream.readinto(buffer)
+        if not count:
+            break
+        digest.update(view[:count])
+        size += count
     return digest, size
 
 

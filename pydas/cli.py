@@ -4,15 +4,20 @@ Secrets never come from the command line (they would show in ``ps`` and in
 the shell history): a password or an API key is read from a prompt without
 echo, and an API key may also come from the ``MIDAS_API_KEY`` environment
 variable. Failures are reported as one line on stderr with exit status 1
-(``--debug`` shows the traceback); usage errors exit with status 2.
+(``--debug`` shows the traceback); usage errors exit with status 2. Ctrl-C
+stops a transfer within seconds, prints its summary and exits with status
+130; a second Ctrl-C exits at once.
 """
 
 import argparse
+import contextlib
 import getpass
 import json
 import logging
 import os
+import signal
 import sys
+import threading
 import time
 
 import pydas
@@ -34,6 +39,9 @@ CLI_ADVICE = {
                 'certificate',
     'Pass reuseExisting to reuse it.': 'Leave out --create-new to add to it.',
 }
+
+#: Exit status after Ctrl-C (128 + SIGINT, as shells report it).
+EXIT_INTERRUPTED = 130
 
 
 class CommandError(Exception):
@@ -309,10 +317,16 @@ def upload_each(client, args, progress):
 
 
 def command_download(args):
-    """Download a server folder or item, then summarise."""
+    """Download a server folder or item, then summarise.
+
+    Unlike the API's default, existing directories are written into: a download
+    into a directory holding part or all of the tree resumes what is partial and
+    leaves identical files alone.
+    """
     if os.path.lexists(args.local_dir) and not os.path.isdir(args.local_dir):
         raise CommandError('LOCAL_DIR {0} exists and is not a directory'.format(args.local_dir))
     with open_client(require_credentials()) as client:
+        client.allow_existing_download_paths = True
         run_transfer('download', args, lambda progress: client.download(
             resolve_path(client, args.server_path), args.local_dir, jobs=args.jobs,
             progress=progress))
@@ -322,17 +336,52 @@ def run_transfer(kind, args, transfer):
     """Run ``transfer(progress)`` with a progress display, then print its summary.
 
     :raises CommandError: if any file failed (after the summary)
+    :raises pydas.exceptions.TransferInterrupted: on Ctrl-C (after the summary)
     """
     started = time.monotonic()
     try:
-        with progressbar.reporter(sys.stderr, quiet=args.quiet) as progress:
+        with second_interrupt_exits(), \
+                progressbar.reporter(sys.stderr, quiet=args.quiet) as progress:
             result = transfer(progress)
+    except TransferInterrupted as interrupted:
+        print_summary(kind, interrupted.result, started)
+        raise
     except TransferError as error:
-        print(progressbar.summary(kind, error.result, time.monotonic() - started))
-        for failure in error.failures:
-            print('  failed: {0}'.format(one_line(failure)))
+        print_summary(kind, error.result, started)
         raise CommandError('{0} file(s) failed (listed above)'.format(len(error.failures)))
+    print_summary(kind, result, started)
+
+
+def print_summary(kind, result, started):
+    """Print the summary of a transfer begun at ``started``, then what it left out or
+    failed, one line each."""
     print(progressbar.summary(kind, result, time.monotonic() - started))
+    for skipped in result.skipped:
+        print('  left out: {0}'.format(one_line(skipped)))
+    for failure in result.failed:
+        print('  failed: {0}'.format(one_line(failure)))
+
+
+@contextlib.contextmanager
+def second_interrupt_exits():
+    """Run the ``with`` block with a first Ctrl-C raising KeyboardInterrupt, as usual (the
+    transfer stops and summarises), and a second one ending the process at once."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signals reach the main thread only
+        return
+    interrupts = []
+
+    def on_interrupt(signum, frame):
+        if interrupts:
+            os.write(2, b'\npydas: interrupted again; exiting now\n')
+            os._exit(EXIT_INTERRUPTED)
+        interrupts.append(signum)
+        raise KeyboardInterrupt()
+    previous = signal.signal(signal.SIGINT, on_interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def command_serve(args):
@@ -440,7 +489,8 @@ def main(argv=None):
 
     :param argv: the arguments, without the program name (default: ``sys.argv[1:]``)
     :type argv: None | list[string]
-    :returns: the exit status: 0 on success, 1 on failure, 2 on a usage error
+    :returns: the exit status: 0 on success, 1 on failure, 2 on a usage error, 130 after
+        Ctrl-C
     :rtype: int
     """
     parser = build_parser()
@@ -459,7 +509,7 @@ def main(argv=None):
         if args.debug:
             raise
         sys.stderr.write('pydas: interrupted\n')
-        return 130
+        return EXIT_INTERRUPTED
     except (CommandError, PydasException, OSError, ValueError) as error:
         if args.debug:
             raise

@@ -4,31 +4,34 @@ A folder becomes a directory; an item whose revision holds exactly one
 bitstream named like the item becomes a file; any other item becomes a
 directory of its bitstreams (the layout of the server's own folder archives),
 so that an upload with ``leaf_folders_as_items`` followed by a download gives
-back the same tree.
+back the same tree. An item without any bitstream is skipped: no file, no
+directory.
 
 Every bitstream is fetched on its own, with one GET of the server's download
 controller (the URL ``midas.bitstream.download`` redirects to, see
-:meth:`pydas.drivers.CoreDriver.stream_bitstream`), into a
-temporary file in its target directory, checked against the size and MD5 the
-server records, then renamed into place: a final name never holds a partial
-or corrupt file. A local file that already has the right MD5 is left alone.
-A broken download resumes from the bytes already received (the temporary
-file is kept when a file fails, so that the next download resumes too).
-Every local name comes from :mod:`pydas.localpaths`, so no server-supplied
-name can write outside the target directory.
+:meth:`pydas.drivers.CoreDriver.stream_bitstream`), into a temporary file of
+its target directory that this run alone writes (see :mod:`pydas.partials`),
+checked against the size and MD5 the server records, then renamed into
+place: a final name never holds a partial or corrupt file. A local file that
+already has the right MD5 is left alone. A broken download resumes from the
+bytes already received, in the same run or the next one (a failed or
+interrupted file keeps its temporary file), except after a write error such
+as a full disk, which removes it. Every local name comes from
+:mod:`pydas.localpaths`, so no server-supplied name can write outside the
+target directory.
 """
 
-import hashlib
 import logging
 import os
 
-from pydas.checksums import ReceivingMD5, file_md5, md5_state
+from pydas.checksums import ReceivingMD5
 from pydas.exceptions import IncompleteTransfer, TokenRenewalFailed
-from pydas.localpaths import TEMPORARY_PREFIX, child_path, safe_name, unique_names
+from pydas.localpaths import child_path, safe_name, unique_names
+from pydas.partials import Targets
 from pydas.serverpaths import Resource, resolve
 from pydas.transfer import (
-    DEFAULT_ATTEMPTS, DEFAULT_JOBS, Countdown, FileMeter, ProgressMeter, Skipped, TaskRunner,
-    TransferResult, finish, is_retryable, retrying)
+    DEFAULT_ATTEMPTS, DEFAULT_JOBS, Countdown, FileMeter, ProgressMeter, Skipped, Stop,
+    TaskRunner, TransferResult, finish, interruptible, is_retryable, retrying)
 from pydas.transport import CHUNK_SIZE
 
 logger = logging.getLogger('pydas')
@@ -38,6 +41,9 @@ _LINK_MIMETYPE = 'url'
 
 # Bytes to receive above which the MD5 is computed on a thread of its own.
 BACKGROUND_HASH_MIN_SIZE = 8 * CHUNK_SIZE
+
+#: Why an item without bitstreams is skipped.
+EMPTY_ITEM = 'empty item (no bitstream): nothing created'
 
 
 class RemoteFolder(object):
@@ -60,6 +66,7 @@ class RemoteItem(object):
         self.path = path
         self.item = None
         self.bitstreams = []
+        self.links = []
 
     @property
     def is_file(self):
@@ -90,6 +97,8 @@ def download_path(client, server_path, local_path='.', jobs=DEFAULT_JOBS, progre
     :raises FileExistsError: if the folder's directory exists and existing
         download paths are not allowed
     :raises pydas.exceptions.TransferError: if some files failed (the others are downloaded)
+    :raises pydas.exceptions.TransferInterrupted: on Ctrl-C, within seconds: the downloads
+        in flight are broken off and keep their partial files for a resume
     """
     client.verify_credentials()
     resource = (server_path if isinstance(server_path, Resource)
@@ -122,49 +131,50 @@ class _Downloader(object):
         self._attempts = attempts
         self._result = TransferResult()
         self._meter = ProgressMeter(progress)
+        self._stop = Stop()
+        self._targets = Targets()
         self._runner = None
         # The workers, and this thread listing folders meanwhile.
         self._communicator.reserve_connections(jobs + 1)
 
     def download_folder(self, folder_id, directory):
         """Download the folder ``folder_id`` as a directory inside ``directory``."""
-        folder = self._client.with_token(
-            lambda token: self._communicator.folder_get(token, folder_id))
-        os.makedirs(directory, exist_ok=True)
-        root = RemoteFolder(folder, child_path(directory, safe_name(folder['name'])))
-        with self._phase():
-            self._list_folder(root)
-        self._count(self._items_below(root))
-        self._make_directory(root.path, is_folder=True)
-        root.created = True
-        with self._phase():
-            self._fetch_folder(root)
-        self._folder_callbacks(root)
+        with interruptible(self._result):
+            folder = self._client.with_token(
+                lambda token: self._communicator.folder_get(token, folder_id))
+            os.makedirs(directory, exist_ok=True)
+            root = RemoteFolder(folder, child_path(directory, safe_name(folder['name'])))
+            with self._phase():
+                self._list_folder(root)
+            self._count(self._items_below(root))
+            self._make_directory(root.path, is_folder=True)
+            root.created = True
+            with self._phase():
+                self._fetch_folder(root)
+            self._folder_callbacks(root)
         return self._finish()
 
     def download_item(self, item_id, directory):
         """Download the item ``item_id`` as a file or directory inside ``directory``."""
-        os.makedirs(directory, exist_ok=True)
-        node = RemoteItem(item_id, None)
-        self._describe_item(node)
-        node.path = child_path(directory, safe_name(node.item['name']))
-        self._count([node])
-        with self._phase():
-            self._fetch_item(node)
+        with interruptible(self._result):
+            os.makedirs(directory, exist_ok=True)
+            node = RemoteItem(item_id, None)
+            self._describe_item(node)
+            node.path = child_path(directory, safe_name(node.item['name']))
+            self._count([node])
+            with self._phase():
+                self._fetch_item(node)
         return self._finish()
 
     # Listing ---------------------------------------------------------------
 
     def _list_folder(self, remote):
-        try:
+        with self._runner.reporting(remote.path):
             children = self._client.with_token(lambda token: self._communicator.folder_children(
                 token, remote.folder['folder_id']))
-        except TokenRenewalFailed:
-            raise
-        except Exception as error:  # the folder fails; its siblings go on
-            self._runner.fail(remote.path, error)
-            return
-        remote.listed = True
+            remote.listed = True
+        if not remote.listed:
+            return  # the folder failed; its siblings go on
         folders, items = children.get('folders', []), children.get('items', [])
         names = unique_names([(('folder', folder['folder_id']), folder['name'])
                               for folder in folders]
@@ -185,14 +195,11 @@ class _Downloader(object):
         node.item = retrying(
             lambda: self._client.with_token(
                 lambda token: self._communicator.item_get(token, node.item_id)),
-            self._attempts, node.path or str(node.item_id))
+            self._attempts, node.path or str(node.item_id), stop=self._stop)
         revisions = node.item.get('revisions') or []
-        bitstreams = revisions[-1]['bitstreams'] if revisions else []
-        for bitstream in bitstreams:
+        for bitstream in revisions[-1]['bitstreams'] if revisions else []:
             if bitstream.get('mimetype') == _LINK_MIMETYPE:
-                reason = 'link to {0}, not downloadable'.format(bitstream['name'])
-                logger.warning('skipping %s: %s', node.path, reason)
-                self._result.skipped.append(Skipped(node.path, reason))
+                node.links.append(bitstream)
             else:
                 node.bitstreams.append(bitstream)
 
@@ -216,22 +223,25 @@ class _Downloader(object):
         for subfolder in remote.folders:
             if not subfolder.listed:
                 continue
-            try:
+            with self._runner.reporting(subfolder.path):
                 self._make_directory(subfolder.path, is_folder=True)
-            except OSError as error:
-                self._runner.fail(subfolder.path, error)
-                continue
-            subfolder.created = True
-            self._fetch_folder(subfolder)
+                subfolder.created = True
+            if subfolder.created:
+                self._fetch_folder(subfolder)
 
     def _fetch_item(self, node):
+        for link in node.links:
+            self._skip(node.path, 'link to {0}, not downloadable'.format(link['name']))
+        if not node.bitstreams:
+            if not node.links:
+                self._skip(node.path, EMPTY_ITEM)
+            return
         if node.is_file:
             targets = [(node.bitstreams[0], node.path)]
         else:
-            try:
+            with self._runner.reporting(node.path) as outcome:
                 self._make_directory(node.path, is_folder=False)
-            except OSError as error:
-                self._runner.fail(node.path, error)
+            if not outcome.succeeded:
                 return
             names = unique_names([(('bitstream', bitstream['bitstream_id']), bitstream['name'])
                                   for bitstream in node.bitstreams])
@@ -243,18 +253,16 @@ class _Downloader(object):
             self._runner.submit(path, self._fetch_part, bitstream, path, countdown)
         countdown.part_done(True)
 
+    def _skip(self, path, reason):
+        logger.warning('skipping %s: %s', path, reason)
+        with self._meter.lock:
+            self._result.skipped.append(Skipped(path, reason))
+
     def _fetch_part(self, bitstream, path, countdown):
-        succeeded = False
-        try:
+        with self._runner.reporting(path) as outcome:
             self._fetch_bitstream(bitstream, path)
-            succeeded = True
-        except TokenRenewalFailed:
-            raise
-        except Exception as error:  # reported, and the other files go on
-            self._runner.fail(path, error)
-        finally:
-            self._meter.file_done(path)
-            countdown.part_done(succeeded)
+        self._meter.file_done(path)
+        countdown.part_done(outcome.succeeded)
 
     def _item_done(self, node):
         with self._meter.lock:
@@ -273,57 +281,75 @@ class _Downloader(object):
                              remote.path)
 
     def _fetch_bitstream(self, bitstream, path):
+        bitstream_id = bitstream['bitstream_id']
         size, checksum = int(bitstream['sizebytes'] or 0), bitstream['checksum'].lower()
         meter = FileMeter(self._meter, path)
-        if _has_content(path, size, checksum):
-            logger.info('%s is up to date', path)
-            meter.seek(size)
-            self._result.unchanged.append(path)
-            return
-        temporary = child_path(os.path.dirname(path), '{0}{1}-{2}.part'.format(
-            TEMPORARY_PREFIX, bitstream['bitstream_id'], checksum[:12]))
-        logger.info('downloading %s', path)
-        retrying(lambda: self._receive(bitstream['bitstream_id'], temporary, size, checksum,
-                                       meter),
-                 self._attempts, path)
-        os.replace(temporary, path)
-        self._result.transferred.append(path)
+        directory, name = os.path.split(path)
+        with self._targets.open(directory) as target:
+            if target.holds(name, size, checksum):
+                logger.info('%s is up to date', path)
+                meter.seek(size)
+                with self._meter.lock:
+                    self._result.unchanged.append(path)
+            else:
+                partial = target.claim(bitstream_id, checksum)
+                try:
+                    logger.info('downloading %s into %s', path, partial.name)
+                    went_on_from = retrying(
+                        lambda: self._receive(bitstream_id, partial, size, checksum, meter),
+                        self._attempts, path, position=lambda: partial.size, stop=self._stop)
+                    target.install(partial, name)
+                except BaseException:
+                    if partial.size == 0:
+                        partial.remove()  # nothing in it to resume from
+                    raise
+                finally:
+                    partial.close()
+                self._result.completed(path, size, resumed=went_on_from > 0)
+            target.discard(bitstream_id, checksum)
 
-    def _receive(self, bitstream_id, temporary, size, checksum, meter):
-        """Complete ``temporary`` from the bytes it holds to ``size``, then check its MD5."""
-        digest, offset = _partial_md5(temporary, size)
+    def _receive(self, bitstream_id, partial, size, checksum, meter):
+        """Complete ``partial`` from the bytes it holds to ``size``, then check the MD5 of
+        what it holds; return the position it went on from."""
+        self._stop.check()
+        if partial.size > size:
+            partial.truncate()
+        digest, offset = partial.md5_state()
         meter.seek(offset)
         # Above BACKGROUND_HASH_MIN_SIZE, hash on another thread while this one receives.
         with ReceivingMD5(digest, max(1, min(CHUNK_SIZE, size - offset)),
                           background=size - offset > BACKGROUND_HASH_MIN_SIZE) as md5:
-            with open(temporary, 'ab') as stream:
-                if offset < size:
-                    self._append(bitstream_id, stream, md5, size, meter)
+            if offset < size:
+                self._append(bitstream_id, partial, md5, size, meter)
             received_md5 = md5.hexdigest()
-        if meter.position < size:
-            raise IncompleteTransfer('received {0} of {1} bytes'.format(meter.position, size))
+        if partial.size != size:
+            raise IncompleteTransfer('received {0} of {1} bytes'.format(partial.size, size))
         if received_md5 != checksum:
-            os.remove(temporary)
+            partial.truncate()
             raise IncompleteTransfer('the MD5 of the received bytes is {0}, not {1}'.format(
                 received_md5, checksum))
+        return offset
 
-    def _append(self, bitstream_id, stream, md5, size, meter):
-        """Receive the bitstream from ``meter.position`` into ``stream`` and ``md5``.
+    def _append(self, bitstream_id, partial, md5, size, meter):
+        """Receive the bitstream from ``meter.position`` into ``partial`` and ``md5``.
 
-        Each buffer is received into, written from and hashed from in place.
+        Each buffer is received into, written from, read back into and hashed from in
+        place. Stopping the transfer breaks the connection off.
         """
         offset = meter.position
         _, body = self._client.with_token(lambda token: self._communicator.stream_bitstream(
             bitstream_id, token=token, offset=offset))
         try:
-            while meter.position < size:
-                buffer = md5.buffer()
-                count = body.readinto(memoryview(buffer)[:size - meter.position])
-                if not count:
-                    break
-                stream.write(memoryview(buffer)[:count])
-                md5.update(buffer, count)
-                meter.add(count)
+            with self._stop.abortable(body.abort):
+                while meter.position < size:
+                    buffer = md5.buffer()
+                    view = memoryview(buffer)[:size - meter.position]
+                    count = body.readinto(view)
+                    if not count:
+                        break
+                    partial.write_at(view[:count], meter.position)
+                    md5.update(buffer, count)
+                    meter.add(count)
         except Exception as error:
             # With an offset the server announces the full size but sends the rest
             # only: a complaint about a short body after all bytes arrived is no error.
@@ -347,27 +373,10 @@ class _Downloader(object):
         logger.info('directory %s', path)
 
     def _phase(self):
-        self._runner = TaskRunner(self._jobs, self._result, fatal=(TokenRenewalFailed,))
+        self._runner = TaskRunner(self._jobs, self._result, fatal=(TokenRenewalFailed,),
+                                  stop=self._stop)
         return self._runner
 
     def _finish(self):
         self._result.bytes_transferred = self._meter.bytes_moved
         return finish(self._result)
-
-
-def _has_content(path, size, checksum):
-    """Tell whether ``path`` is a regular file with this size and MD5."""
-    if os.path.islink(path) or not os.path.isfile(path) or os.path.getsize(path) != size:
-        return False
-    return file_md5(path)[0] == checksum
-
-
-def _partial_md5(path, size):
-    """Return the MD5 state and length of what ``path`` holds (nothing if too long or absent)."""
-    if not os.path.isfile(path):
-        return hashlib.md5(), 0  # created by the append that follows
-    if os.path.getsize(path) > size:
-        with open(path, 'wb'):
-            pass
-        return hashlib.md5(), 0
-    return md5_state(path)

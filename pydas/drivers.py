@@ -13,6 +13,7 @@ import contextlib
 import json
 import logging
 import os
+import socket
 import time
 from urllib.parse import unquote, urlencode, urljoin, urlsplit
 
@@ -164,6 +165,14 @@ class _DownloadBody(object):
         return RequestError('%s: the connection broke after %d bytes of the download'
                             % (self._api_method, self._received), method=self._api_method,
                             response=self._response)
+
+    def abort(self):
+        """Break the connection off, from any thread: a read blocked on it returns at once
+        (and raises :class:`pydas.exceptions.RequestError`)."""
+        connection = getattr(self._raw, 'connection', None)
+        sock = getattr(connection, 'sock', None)
+        if sock is not None:
+            sock.shutdown(socket.SHUT_RDWR)
 
     def close(self):
         """Free the connection of the download (idempotent).

@@ -9,17 +9,32 @@ may create or overwrite a file outside the directory a download targets.
 :func:`unique_names` maps the names of siblings so that no two of them land
 on the same local name. Both are deterministic: the same server names always
 give the same local names, so a repeated download finds its earlier files.
+
+:func:`temporary_name` names the temporary files of downloads (the one place
+that does): a prefix a run finds again to resume a bitstream, and a random
+part no concurrent run uses.
 """
 
 import hashlib
 import os
 import re
+import secrets
 
 #: Longest file name, in bytes of UTF-8, that common file systems accept.
 MAX_NAME_BYTES = 255
 
 #: Prefix of the temporary files downloads write before renaming them into place.
 TEMPORARY_PREFIX = '.pydas-'
+
+TEMPORARY_SUFFIX = '.part'
+
+# Hex digits of the MD5 and of the random part in a temporary name.
+_TEMPORARY_MD5_LENGTH = 12
+_TEMPORARY_RANDOM_BYTES = 8
+
+_TEMPORARY_NAME = re.compile(r'{0}[0-9]+-[0-9a-f]{{{1}}}\.[0-9a-f]{{{2}}}{3}\Z'.format(
+    re.escape(TEMPORARY_PREFIX), _TEMPORARY_MD5_LENGTH, 2 * _TEMPORARY_RANDOM_BYTES,
+    re.escape(TEMPORARY_SUFFIX)))
 
 REPLACEMENT = '_'
 
@@ -93,6 +108,43 @@ def unique_names(entries):
         taken.add(os.path.normcase(candidate))
         local_names[key] = candidate
     return local_names
+
+
+def temporary_prefix(bitstream_id, checksum):
+    """Return the start of the names of a bitstream's temporary files,
+    ``.pydas-<bitstream id>-<MD5 prefix>.``.
+
+    :param bitstream_id: id of the bitstream (digits only)
+    :type bitstream_id: int | string
+    :param checksum: MD5 hex digest of the bitstream
+    :type checksum: string
+    :rtype: string
+    :raises ValueError: if the id is not a number or the checksum not hexadecimal
+    """
+    digest = str(checksum).lower()[:_TEMPORARY_MD5_LENGTH]
+    if len(digest) != _TEMPORARY_MD5_LENGTH or not re.match('[0-9a-f]+\\Z', digest):
+        raise ValueError('not an MD5 checksum: {0!r}'.format(checksum))
+    return '{0}{1}-{2}.'.format(TEMPORARY_PREFIX, int(bitstream_id), digest)
+
+
+def temporary_name(bitstream_id, checksum):
+    """Return a new temporary name for a bitstream: its :func:`temporary_prefix`, a random
+    part and ``.part``.
+
+    :rtype: string
+    """
+    return (temporary_prefix(bitstream_id, checksum)
+            + secrets.token_hex(_TEMPORARY_RANDOM_BYTES) + TEMPORARY_SUFFIX)
+
+
+def is_temporary_name(name):
+    """Tell whether ``name`` is one :func:`temporary_name` makes (no server name is:
+    :func:`safe_name` alters those starting with the prefix).
+
+    :type name: string
+    :rtype: bool
+    """
+    return _TEMPORARY_NAME.match(name) is not None
 
 
 def child_path(directory, name):

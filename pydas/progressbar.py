@@ -5,7 +5,6 @@ rate and time left. Elsewhere (a log file, a pipe), a plain line is written
 every few seconds so logs stay short and readable.
 """
 
-import collections
 import contextlib
 import shutil
 import threading
@@ -173,9 +172,9 @@ TRANSFER_WORDS = {'upload': ('Uploaded', 'sent'), 'download': ('Downloaded', 're
 def summary(kind, result, elapsed):
     """Return the closing line of a transfer.
 
-    It counts the files that completed and their bytes, then separately those
-    resumed from a partial transfer, those needing no transfer (identical),
-    those left out and why, and those that failed.
+    It counts the files completed and their bytes (not bytes sent again after a
+    broken connection, nor those of files left partial), then what was resumed,
+    found identical, left out and failed.
 
     :param kind: ``'upload'`` or ``'download'``
     :type kind: string
@@ -192,8 +191,6 @@ def summary(kind, result, elapsed):
         parts[0] += ', {0} of them resumed'.format(len(result.resumed))
     parts.append('{0} identical, not {1}'.format(len(result.unchanged), participle))
     if result.skipped:
-        reasons = collections.Counter(skipped.reason for skipped in result.skipped)
-        parts.append('{0} left out ({1})'.format(len(result.skipped), ', '.join(
-            '{0}: {1}'.format(reason, count) for reason, count in sorted(reasons.items()))))
+        parts.append('{0} left out'.format(len(result.skipped)))
     parts.append('{0} failed'.format(len(result.failed)))
     return '; '.join(parts)

@@ -298,6 +298,9 @@ class Stop(object):
     def abortable(self, abort):
         """Run the ``with`` block with ``abort()`` called should the transfer stop meanwhile.
 
+        The error an abort causes in the block (a broken connection) is no failure:
+        once the transfer is stopped, any error of the block becomes :class:`Stopped`.
+
         :param abort: breaks off the block's blocking work (called from another thread)
         :type abort: callable
         """
@@ -308,6 +311,9 @@ class Stop(object):
             if self._event.is_set():
                 abort()
             yield
+        except Exception:
+            self.check()
+            raise
         finally:
             with self._lock:
                 del self._aborts[key]

@@ -217,12 +217,12 @@ def test_summary_counts_every_outcome():
     result.completed('a', 1000)
     result.completed('b', 500, resumed=True)
     result.unchanged = ['c']
-    result.skipped = [Skipped('d', 'symbolic link'), Skipped('e', 'symbolic link')]
+    result.skipped = [Skipped('d', 'symbolic link'), Skipped('e', 'empty item')]
     result.bytes_transferred = 2500
 
     assert progressbar.summary('upload', result, 2.0) == (
         'Uploaded 2 files (1.5 kB) in 2.0 s, 1 of them resumed; 1 identical, not sent; '
-        '2 left out (symbolic link: 2); 0 failed')
+        '2 left out; 0 failed')
     assert progressbar.human_size(999) == '999 B'
     assert progressbar.human_duration(3725) == '1:02:05'
 

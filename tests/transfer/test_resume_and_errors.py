@@ -147,10 +147,11 @@ def test_unavailable_download_controller_is_retried_not_bypassed(midas_server, c
 def test_failed_download_resumes_on_the_next_run(midas_server, client, tmp_path):
     write_tree(str(tmp_path / 'up'), {'big.bin': CONTENT})
     client.upload(str(tmp_path / 'up' / 'big.bin'))
-    # Cut inside a chunk (chunks are 1 MiB): every byte that arrived must be kept.
+    # Cut inside a chunk (chunks are 1 MiB): every byte that arrived must be kept. Then
+    # two attempts without progress: the file fails.
     cut = 1024 * 1024 + 1000
-    for _ in range(2):
-        midas_server.faults.cut_response(cut, method='midas.bitstream.download')
+    for after in (cut, 0, 0):
+        midas_server.faults.cut_response(after, method='midas.bitstream.download')
     down = str(tmp_path / 'down')
 
     with pytest.raises(TransferError):
@@ -159,7 +160,7 @@ def test_failed_download_resumes_on_the_next_run(midas_server, client, tmp_path)
     partial = [name for name in os.listdir(down) if name.startswith('.pydas-')]
     assert len(partial) == 1
     held = os.path.getsize(os.path.join(down, partial[0]))
-    assert held == 2 * cut
+    assert held == cut
     midas_server.clear_calls()
 
     client.download('/users/Ada_Lovelace/Private/big.bin', down)
