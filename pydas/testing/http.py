@@ -177,6 +177,7 @@ class BodyReader(object):
         self._chunked = chunked
         self._done = not chunked and not length
         self._cut_after = cut_after
+        self._failure = None
         self.bytes_read = 0
 
     @property
@@ -195,7 +196,8 @@ class BodyReader(object):
             raise ConnectionCut()
         digits = line.split(b';')[0].strip()
         if not digits or len(digits) > 16 or digits.strip(HEX_DIGITS):
-            raise BadRequest('invalid chunk size %r' % digits[:32])
+            self._failure = BadRequest('invalid chunk size %r' % digits[:32])
+            raise self._failure
         size = int(digits, 16)
         if size == 0:
             while self._rfile.readline(1024) not in (b'\r\n', b'\n', b''):
@@ -205,6 +207,8 @@ class BodyReader(object):
 
     def _allowance(self, size):
         """How many bytes the next read may take (0 at the end of the body)."""
+        if self._failure is not None:
+            raise self._failure
         if self._chunked and self._left == 0 and not self._done:
             self._next_chunk()
         if self._done or self._left == 0:
@@ -242,6 +246,7 @@ class BodyReader(object):
         :returns: the number of bytes read: ``len(buffer)`` unless the body ended first
         :raises ConnectionCut: if the connection ends before any byte was read (a cut
             after some bytes is raised by the next call, so that the caller keeps them)
+        :raises BadRequest: likewise, for a malformed chunk size
         """
         filled = 0
         while filled < len(buffer):
@@ -252,7 +257,7 @@ class BodyReader(object):
                 # BufferedReader.readinto reads large requests straight from the socket.
                 count = self._rfile.readinto(buffer[filled:filled + size])
                 self._consumed(count)
-            except ConnectionCut:
+            except (ConnectionCut, BadRequest):
                 if filled:
                     break
                 raise

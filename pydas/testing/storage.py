@@ -827,12 +827,20 @@ class Store(object):
                         as_id(revision_id))
 
 
+#: What :func:`as_id` gives for a value that is no id: it matches no row.
+NO_ID = -999
+#: The range of SQLite integers: an id outside matches nothing, as in Midas's SQL.
+SQL_INTEGER_RANGE = range(-(1 << 63), 1 << 63)
+
+
 def as_id(value):
-    """An id as an integer (ids arrive as strings); -999 for garbage (matches nothing)."""
+    """An id as an integer (ids arrive as strings); :data:`NO_ID` for garbage or for a
+    number out of the database's range (both match nothing)."""
     try:
-        return int(value)
+        number = int(value)
     except (TypeError, ValueError):
-        return -999
+        return NO_ID
+    return number if number in SQL_INTEGER_RANGE else NO_ID
 
 
 def _capitalise(name):
