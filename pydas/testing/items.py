@@ -279,9 +279,10 @@ def item_search(call):
     user = call.user
     store = call.store
     if call.has('folderId'):
-        rows = store.all('SELECT DISTINCT item_id FROM item JOIN item2folder USING (item_id) '
-                         'WHERE item.name = ? AND folder_id = ? ORDER BY item_id', name,
-                         as_id(call.param('folderId')))
+        # by name first (CROSS JOIN keeps the order): a folder may hold many items
+        rows = store.all('SELECT DISTINCT item_id FROM item CROSS JOIN item2folder '
+                         'USING (item_id) WHERE item.name = ? AND folder_id = ? ORDER BY item_id',
+                         name, as_id(call.param('folderId')))
     elif call.has('folderName'):
         rows = store.all('SELECT DISTINCT item_id FROM item JOIN item2folder USING (item_id) '
                          'JOIN folder USING (folder_id) WHERE item.name = ? AND folder.name = ? '
