@@ -40,7 +40,7 @@ class MidasServer(object):
     :param workers: how many requests are processed at once (default 32); the others
         wait (see also :meth:`set_workers`)
     :param limits: connection limits and timeouts, a
-        :class:`~pydas.testing.connections.Limits` (``workers`` overrides its own)
+        :class:`~pydas.testing.Limits` (``workers`` overrides its own)
     :param max_calls: how many received calls :attr:`calls` keeps (default 1000; when
         full, the oldest half is forgotten); each parameter and header value is kept to
         its first 1024 characters
