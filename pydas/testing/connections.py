@@ -14,6 +14,7 @@ hand keep-alive connections back to the loop. Workers started for a burst leave 
 import collections
 import logging
 import queue
+import select
 import selectors
 import socket
 import threading
@@ -22,6 +23,8 @@ import time
 LOG = logging.getLogger('pydas.testing')
 RECV_SIZE = 64 << 10
 WORKER_IDLE_SECONDS = 2.0
+# how long a worker waits for the next request of its keep-alive connection
+KEEP_ALIVE_LINGER = 0.002
 LOOP_TICK = 0.1
 HEAD_END = b'\r\n\r\n'
 BUSY_RESPONSE = (b'HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\n'
@@ -72,10 +75,37 @@ class Connection(object):
         self.deadline = 0.0
         self.heading = False  # a request head has started arriving
 
-    def park(self, idle_timeout):
+    def park(self, limits):
         """Wait for the next request (called before the connection joins the loop)."""
         self.heading = bool(self.buffer)
-        self.deadline = time.monotonic() + idle_timeout
+        timeout = limits.header_timeout if self.heading else limits.idle_timeout
+        self.deadline = time.monotonic() + timeout
+
+    def receive_head(self, linger):
+        """Wait up to ``linger`` seconds for more of the next request head.
+
+        Serving the next request of a busy keep-alive connection at once spares two
+        hand-overs between threads; a slower one goes back to the event loop.
+
+        :returns: True if the buffer holds a whole head, False if not (yet), None if the
+            peer closed the connection
+        """
+        if HEAD_END in self.buffer:
+            return True
+        poller = select.poll()
+        poller.register(self.sock, select.POLLIN)
+        if not poller.poll(linger * 1000):
+            return False
+        try:
+            data = self.sock.recv(RECV_SIZE, socket.MSG_DONTWAIT)
+        except BlockingIOError:
+            return False
+        except OSError:
+            return None
+        if not data:
+            return None
+        self.buffer += data
+        return HEAD_END in self.buffer
 
     def close(self):
         """Close the socket (errors ignored: the peer may be gone)."""
@@ -218,7 +248,7 @@ class ConnectionServer(object):
 
     def _park(self, connection):
         connection.sock.setblocking(False)
-        connection.park(self.limits.idle_timeout)
+        connection.park(self.limits)
         with self._lock:
             self._parked.add(connection)
         self._selector.register(connection.sock, selectors.EVENT_READ, connection)

@@ -45,7 +45,7 @@ import traceback
 from urllib.parse import parse_qsl, urlsplit
 
 from pydas.testing import envelope, registry
-from pydas.testing.connections import HEAD_END, SocketReader, SocketWriter
+from pydas.testing.connections import KEEP_ALIVE_LINGER, SocketReader, SocketWriter
 
 LOG = logging.getLogger('pydas.testing')
 CHUNK = 1 << 20
@@ -348,8 +348,10 @@ def serve_connection(midas, connection):
         if handler.close_connection:
             return False
         connection.buffer = bytearray(reader.pending)
-        if HEAD_END not in connection.buffer:
-            return True
+        ready = connection.receive_head(KEEP_ALIVE_LINGER)
+        if not ready:
+            return ready is not None
+        handler.rfile = reader = SocketReader(connection.sock, connection.buffer)
 
 
 class BadRequest(Exception):
