@@ -35,6 +35,7 @@ import email.parser
 import email.policy
 import email.utils
 import hashlib
+import html
 import http.server
 import logging
 import os
@@ -375,9 +376,25 @@ class RequestHandler(http.server.BaseHTTPRequestHandler):
         self.rfile = reader
         self.wfile = SocketWriter(connection.sock)
         self.close_connection = True
+        self.command = self.requestline = None
 
     def log_message(self, format, *args):
         LOG.debug('%s - %s', self.address_string(), format % args)
+
+    def parse_request(self):
+        if not self.raw_requestline.strip():  # a blank line where the request line goes
+            self.send_error(400, 'Bad request syntax')
+            return False
+        return super().parse_request()
+
+    def send_error(self, code, message=None, explain=None):
+        """Answer a request that could not be parsed: a status line (even for a request
+        line without a version), the headers PHP pages send, and close."""
+        LOG.debug('%s - refused: %d %s', self.address_string(), code, message)
+        self.close_connection = True
+        self._body_reader = None
+        self._respond(Response(code, php_headers(), error_page(
+            html.escape(message or self.responses.get(code, ('Error',))[0]))))
 
     def handle_one_request(self):
         self._body_reader = self._spooled_parts = None
@@ -392,11 +409,8 @@ class RequestHandler(http.server.BaseHTTPRequestHandler):
 
     def _refuse(self, error):
         """Answer a malformed request with 400 (before any response byte) and close."""
-        LOG.debug('bad request from %s: %s', self.client_address, error)
-        self._body_reader = None
-        self.close_connection = True
         try:
-            self._respond(Response(400, php_headers(), error_page('Bad Request')))
+            self.send_error(400, 'Bad Request: %s' % error)
         except OSError:
             pass
 
@@ -516,7 +530,10 @@ class RequestHandler(http.server.BaseHTTPRequestHandler):
     def _finish_body(self):
         body = getattr(self, '_body_reader', None)
         self._body_reader = None
-        if body is not None and not body.drain(DRAIN_LIMIT):
+        if body is None:
+            return
+        # a body longer than the drain limit is not read: the connection closes instead
+        if (body.remaining or 0) > DRAIN_LIMIT or not body.drain(DRAIN_LIMIT):
             self.close_connection = True
 
     def _respond(self, response, cut_after=None):

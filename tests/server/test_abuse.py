@@ -199,6 +199,25 @@ def test_malformed_requests_get_400_and_no_traceback(server, framing, capfd):
     assert Api(server).ok('midas.version')
 
 
+@pytest.mark.parametrize('request_bytes, status', [
+    (b'GARBAGE\r\n\r\n', 400),
+    (b'GET\r\n\r\n', 400),
+    (b'\r\n\r\n', 400),
+    (b'GET /<script> HTTP/1.1 x\r\n\r\n', 400),
+    (b'\xff\xfe / HTTP/1.1\r\n\r\n', 501),
+    (b'GET /' + b'a' * 70000 + b' HTTP/1.1\r\n\r\n', 414),
+    (b'GET /api/json HTTP/1.1\r\n' + b'X-A: b\r\n' * 200 + b'\r\n', 431),
+    (b'GET /api/json HTTP/1.1\r\nX-A: ' + b'b' * 70000 + b'\r\n\r\n', 431),
+])
+def test_malformed_request_heads_get_a_status_line(server, request_bytes, status, capfd):
+    sock = connect(server)
+    sock.sendall(request_bytes)
+    answer = read_response(sock)
+    assert answer.startswith(b'HTTP/1.1 %d ' % status)
+    assert b'<script>' not in answer
+    assert capfd.readouterr().err == ''
+
+
 def test_bad_chunk_size_during_an_upload_keeps_the_bytes_received(server, capfd):
     api = Api(server)
     token = api.login()
