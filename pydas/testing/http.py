@@ -1,4 +1,5 @@
-"""The HTTP layer of the embedded Midas server: parsing, routing, response writing.
+"""The HTTP layer of the embedded Midas server: parsing, routing, response writing
+(connections, timeouts and workers are :mod:`pydas.testing.connections`).
 
 Handlers registered with :func:`pydas.testing.registry.api_method` receive one
 :class:`Call`:
@@ -255,7 +256,7 @@ class BodyReader(object):
                 size = self._allowance(len(buffer) - filled)
                 if not size:
                     break
-                # BufferedReader.readinto reads large requests straight from the socket.
+                # SocketReader.readinto reads large requests straight from the socket.
                 count = self._rfile.readinto(buffer[filled:filled + size])
                 self._consumed(count)
             except (ConnectionCut, BadRequest):

@@ -56,8 +56,9 @@ class MidasServer(object):
     def __init__(self, data_dir=None, host='127.0.0.1', port=0, modules=None, workers=None,
                  limits=None, max_calls=MAX_RECORDED_CALLS):
         self.limits = limits or Limits()
+        self._httpd = None
         if workers is not None:
-            self.limits.workers = int(workers)
+            self.set_workers(workers)
         self.max_calls = max(int(max_calls), 1)
         self.modules = tuple(self.DEFAULT_MODULES if modules is None else modules)
         self.host = host
@@ -69,7 +70,6 @@ class MidasServer(object):
         self.faults = Faults({'expire_tokens': self.expire_tokens, 'reset': self.reset,
                               'workers': self.set_workers})
         self.routes = {'/download': downloads.controller}
-        self._httpd = None
 
     # -- life cycle ------------------------------------------------------------------
 
@@ -124,6 +124,11 @@ class MidasServer(object):
         """The base URL, e.g. ``http://127.0.0.1:54321`` (no trailing slash)."""
         host, port = self._httpd.server_address[:2]
         return 'http://%s:%d' % (host, port)
+
+    @property
+    def open_connections(self):
+        """How many client connections are open (waiting or being served)."""
+        return self._httpd.open_connections
 
     @property
     def admin_email(self):

@@ -11,6 +11,7 @@ import re
 import socket
 import threading
 import time
+from urllib.parse import urlsplit
 
 import pytest
 import requests
@@ -58,7 +59,8 @@ def wait_for(condition, timeout=10.0, step=0.02):
 
 
 def connect(server):
-    sock = socket.create_connection((server.host, server._httpd.server_address[1]))
+    address = urlsplit(server.url)
+    sock = socket.create_connection((address.hostname, address.port))
     sock.settimeout(10)
     return sock
 
@@ -98,7 +100,7 @@ def test_idle_and_half_open_connections_cost_no_thread(server):
             if number % 4 == 0:  # half-sent headers (slowloris)
                 sock.sendall(b'GET /api/json?method=midas.version HTTP/1.1\r\nHost: x\r\n')
             held.append(sock)
-        assert wait_for(lambda: server._httpd.open_connections == 400)
+        assert wait_for(lambda: server.open_connections == 400)
         started = time.monotonic()
         assert b'"stat":"ok"' in version_call(server)
         assert time.monotonic() - started < 1
@@ -106,7 +108,7 @@ def test_idle_and_half_open_connections_cost_no_thread(server):
     finally:
         for sock in held:
             sock.close()
-    assert wait_for(lambda: server._httpd.open_connections == 0)
+    assert wait_for(lambda: server.open_connections == 0)
     assert wait_for(lambda: threads() <= before, timeout=10)
 
 
@@ -121,21 +123,21 @@ def test_timeouts_close_idle_slow_and_stalled_connections():
         assert read_response(slow).startswith(b'HTTP/1.1 408 ')
         assert read_response(idle) == b''
         assert read_response(stalled) == b''
-        assert wait_for(lambda: server._httpd.open_connections == 0)
+        assert wait_for(lambda: server.open_connections == 0)
         # a keep-alive connection is closed once idle after its answer
         with requests.Session() as session:
             assert session.get(server.url + '/api/json?method=midas.version').ok
-            assert wait_for(lambda: server._httpd.open_connections == 0)
+            assert wait_for(lambda: server.open_connections == 0)
 
 
 def test_connections_beyond_the_bound_get_503():
     with MidasServer(limits=Limits(max_connections=5)) as server:
         held = [connect(server) for _ in range(5)]
-        assert wait_for(lambda: server._httpd.open_connections == 5)
+        assert wait_for(lambda: server.open_connections == 5)
         extra = connect(server)
         assert read_response(extra).startswith(b'HTTP/1.1 503 Service Unavailable')
         held.pop().close()
-        assert wait_for(lambda: server._httpd.open_connections == 4)
+        assert wait_for(lambda: server.open_connections == 4)
         assert requests.get(server.url + '/api/json?method=midas.version').ok
         for sock in held:
             sock.close()

@@ -88,7 +88,7 @@ def _upload_token(api, token, name):
 
 def _put_and_break(server, upload_token, length, data):
     """PUT a perform announcing ``length`` bytes, send ``data``, then break the connection."""
-    sock = socket.create_connection(('127.0.0.1', server._httpd.server_address[1]))
+    sock = socket.create_connection((server.host, int(server.url.rsplit(':', 1)[1])))
     sock.sendall(b'PUT /api/json?method=midas.upload.perform&uploadtoken=%s&filename=f.bin'
                  b'&length=%d HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n'
                  % (upload_token.encode(), length, length))
