@@ -13,7 +13,6 @@ hand keep-alive connections back to the loop. Workers started for a burst leave 
 
 import collections
 import logging
-import queue
 import select
 import selectors
 import socket
@@ -141,12 +140,12 @@ class ConnectionServer(object):
         self._wake_reader, self._wake_writer = socket.socketpair()
         self._wake_reader.setblocking(False)
         self._returned = collections.deque()
-        self._ready = queue.Queue()
+        self._pending = collections.deque()   # connections waiting for a worker
+        self._idle = []                        # workers waiting for a connection
         self._lock = threading.Lock()
         self._parked = set()
         self._active = set()
         self._workers = 0
-        self._idle_workers = 0
         self._stopping = threading.Event()
         self._thread = None
 
@@ -173,8 +172,10 @@ class ConnectionServer(object):
                 connection.sock.shutdown(socket.SHUT_RDWR)
             except OSError:
                 pass
-        for _ in range(self._workers):
-            self._ready.put(None)
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for worker in idle:
+            worker.wake()
         self._wake_reader.close()
         self._wake_writer.close()
 
@@ -304,40 +305,49 @@ class ConnectionServer(object):
     # -- workers ---------------------------------------------------------------------
 
     def _dispatch(self, connection):
+        """Hand a connection to an idle worker, a new one within the limit, or the queue."""
         connection.sock.setblocking(True)
         connection.sock.settimeout(self.limits.body_timeout)
         with self._lock:
             self._active.add(connection)
-            self._ready.put(connection)
+            self._pending.append(connection)
             self._start_workers()
 
     def _start_workers(self):
-        """Start the workers the queued requests need, within the limit (lock held)."""
-        wanted = min(self.limits.workers - self._workers,
-                     self._ready.qsize() - self._idle_workers)
-        for _ in range(max(wanted, 0)):
+        """Give the pending connections to idle workers, then to new ones within the
+        limit (lock held); the rest wait for a worker to finish."""
+        while self._pending and self._idle:
+            self._idle.pop().hand(self._pending.popleft())
+        while self._pending and self._workers < self.limits.workers:
             self._workers += 1
-            threading.Thread(target=self._work, name='pydas-midas-worker', daemon=True).start()
+            worker = _Worker(self._pending.popleft())
+            threading.Thread(target=self._work, args=(worker,), name='pydas-midas-worker',
+                             daemon=True).start()
 
-    def _work(self):
-        while True:
-            with self._lock:
-                if self._workers > self.limits.workers:
-                    self._workers -= 1
-                    return
-                self._idle_workers += 1
-            try:
-                connection = self._ready.get(timeout=WORKER_IDLE_SECONDS)
-            except queue.Empty:
-                connection = None
-            with self._lock:
-                self._idle_workers -= 1
-                if connection is None:
-                    if self._ready.empty() or self._stopping.is_set():
-                        self._workers -= 1
-                        return
-                    continue
+    def _work(self, worker):
+        connection = worker.take()
+        while connection is not None:
             self._run(connection)
+            connection = self._next_job(worker)
+
+    def _next_job(self, worker):
+        """The next connection for this worker: a pending one, or one handed to it while
+        it waits; None when it should end (idle too long, over the limit, stopping)."""
+        with self._lock:
+            if self._workers > self.limits.workers or self._stopping.is_set():
+                self._workers -= 1
+                return None
+            if self._pending:
+                return self._pending.popleft()
+            self._idle.append(worker)
+        worker.wait(WORKER_IDLE_SECONDS)
+        with self._lock:
+            connection = worker.take()
+            if connection is None:
+                if worker in self._idle:
+                    self._idle.remove(worker)
+                self._workers -= 1
+            return connection
 
     def _run(self, connection):
         keep = False
@@ -432,3 +442,30 @@ class SocketWriter(object):
 
     def flush(self):
         """Nothing to flush: writes are sent at once."""
+
+
+class _Worker(object):
+    """A worker thread's mailbox: the connection handed to it (under the server lock)."""
+
+    def __init__(self, connection=None):
+        self._connection = connection
+        self._event = threading.Event()
+
+    def hand(self, connection):
+        """Give the worker a connection to serve and wake it."""
+        self._connection = connection
+        self._event.set()
+
+    def wake(self):
+        """Wake the worker without work (the server stops)."""
+        self._event.set()
+
+    def take(self):
+        """The connection handed to the worker, or None."""
+        connection, self._connection = self._connection, None
+        self._event.clear()
+        return connection
+
+    def wait(self, timeout):
+        """Wait until a connection is handed (or ``timeout`` seconds pass)."""
+        self._event.wait(timeout)
