@@ -14,7 +14,8 @@ with ``folderid``, then a PUT ``midas.upload.perform``), then measured while it 
 2. the cost per listed item of ``midas.folder.children`` on the full folder.
 
 Each figure is compared with the one at the smallest N (the baseline, same run, same
-server): a flat per-file cost gives a ratio near 1 (target: <= 1.5x).
+server): a flat per-file cost gives a ratio near 1. The target (<= 1.5x) applies to the
+server's CPU time, which does not depend on how busy the host is; wall times are shown.
 """
 
 import argparse
@@ -140,11 +141,14 @@ def main(argv=None):
             value, reference = results[size][index], base[index]
             if size == base_size:
                 summary.add('%s at %d' % (name, size), '%.3f' % value)
-            else:
+            elif 'CPU' in name:
                 ratio = value / reference
                 summary.add('%s at %d' % (name, size), '%.3f' % value,
                             '%.3f at %d' % (reference, base_size), ratio,
                             '<= %.1fx' % RATIO_TARGET, ratio <= RATIO_TARGET)
+            else:  # wall time moves with the host's load: shown, not judged
+                summary.add('%s at %d' % (name, size), '%.3f' % value,
+                            '%.3f at %d' % (reference, base_size), value / reference)
     summary.print()
     return 0
 
