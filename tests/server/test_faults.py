@@ -117,7 +117,7 @@ def test_lag_after_cut_offset_grows_after_the_cut(midas_server):
     _put_and_break(midas_server, upload_token, 4 << 20, data)
     seen = _offsets_until_settled(api, upload_token, len(data))
     assert seen == sorted(seen) and seen[-1] == len(data)
-    assert seen[0] <= 2 << 20 and len(set(seen)) >= 4, seen  # it grew in steps
+    assert seen[0] <= 2 << 20 and len(set(seen)) >= 3, seen  # it grew in steps
     assert midas_server.faults.pending()['lag'] == []
     with open(midas_server.query('SELECT path FROM uploadtoken')[0]['path'], 'rb') as partial:
         assert partial.read() == data
@@ -164,7 +164,7 @@ def test_resume_during_late_writes_keeps_records_consistent(midas_server):
     api = Api(midas_server)
     token = api.login()
     item_id, upload_token = _upload_token(api, token, 'early.bin')
-    midas_server.faults.lag_after_cut(held_bytes=50000, duration=0.5, steps=5)
+    midas_server.faults.lag_after_cut(held_bytes=50000, duration=1.0, steps=5)
     data = os.urandom(100000)
     _put_and_break(midas_server, upload_token, len(data), data[:80000])
     assert wait_until(lambda: midas_server.query(
