@@ -3,7 +3,9 @@
 An upload token ``<user>/<item>/<64 random>`` names a placeholder file under the data
 directory's ``tmp/``; ``midas.upload.perform`` appends the request body to it (1 MiB at a
 time, hashing as it goes) until it holds ``length`` bytes, then moves it into the
-assetstore. A short body leaves the partial file for a later perform to complete.
+assetstore. A short body leaves the partial file for a later perform to complete. The
+``lag_after_cut`` fault makes the end of a cut body reach the partial late
+(:mod:`pydas.testing.lagging`).
 """
 
 import os
