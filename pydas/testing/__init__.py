@@ -17,13 +17,14 @@ or by hand: ``with MidasServer() as server: ...``. From the command line, until 
 
     python -m pydas.testing --port 8080 --data-dir ./midas-data
 
-``server.faults`` (:class:`Faults`) fails, cuts or delays calls on purpose, also over
-HTTP at ``/__pydas__/faults``; ``server.calls`` lists the received calls as
-:class:`RecordedCall` tuples.
+``server.faults`` (:class:`Faults`) fails, cuts, delays or lags calls on purpose, also
+over HTTP at ``/__pydas__/faults``; ``server.calls`` lists the received calls as
+:class:`RecordedCall` tuples; :class:`Limits` bounds connections, timeouts and workers.
 """
 
+from pydas.testing.connections import Limits
 from pydas.testing.faults import Faults
 from pydas.testing.http import RecordedCall
 from pydas.testing.server import MidasServer
 
-__all__ = ['MidasServer', 'Faults', 'RecordedCall']
+__all__ = ['MidasServer', 'Faults', 'Limits', 'RecordedCall']

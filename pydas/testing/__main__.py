@@ -9,6 +9,13 @@ import threading
 from pydas.testing.server import MidasServer
 
 
+def _positive(text):
+    number = int(text)
+    if number < 1:
+        raise argparse.ArgumentTypeError('must be at least 1')
+    return number
+
+
 def parse_args(argv, prog='python -m pydas.testing'):
     """Parse the command line (``prog`` names the command in ``--help``)."""
     parser = argparse.ArgumentParser(prog=prog,
@@ -19,6 +26,9 @@ def parse_args(argv, prog='python -m pydas.testing'):
                         help='port (default: %(default)s, any free port)')
     parser.add_argument('--data-dir', default=None,
                         help='keep the state in this directory (default: temporary)')
+    parser.add_argument('--workers', type=_positive, default=None, metavar='W',
+                        help='process at most W requests at once, the others wait '
+                             '(default 32)')
     parser.add_argument('--json', action='store_true',
                         help='print one JSON line with url, email, password, api_key')
     return parser.parse_args(argv)
@@ -35,7 +45,8 @@ def main(argv=None, prog='python -m pydas.testing'):
     previous = {number: signal.signal(number, lambda *_: stopping.set())
                 for number in (signal.SIGINT, signal.SIGTERM)}
     try:
-        with MidasServer(data_dir=args.data_dir, host=args.host, port=args.port) as server:
+        with MidasServer(data_dir=args.data_dir, host=args.host, port=args.port,
+                         workers=args.workers) as server:
             details = {'url': server.url, 'email': server.admin_email,
                        'password': server.admin_password, 'api_key': server.admin_api_key}
             if args.json:

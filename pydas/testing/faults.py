@@ -1,11 +1,12 @@
-"""Fault injection: failing, cutting and delaying calls on purpose, for client tests.
+"""Fault injection: failing, cutting, delaying and lagging calls on purpose, for client tests.
 
 Drive it from Python (``server.faults``) or over HTTP: ``POST /__pydas__/faults`` with a
 JSON object ``{"action": "fail_next", "count": 2, "status": 503}`` (actions:
-``fail_next``, ``cut_request``, ``cut_response``, ``delay``, ``clear``, plus the
-server actions ``expire_tokens`` and ``reset``); ``GET /__pydas__/faults`` lists what
-is pending. A ``method`` filter names an API method (case-insensitive); requests of the
-``/download/`` controller match ``method='download'`` or any ``*.download`` filter.
+``fail_next``, ``cut_request``, ``cut_response``, ``delay``, ``lag_after_cut``,
+``clear``, plus the server actions ``expire_tokens``, ``reset`` and ``workers``);
+``GET /__pydas__/faults`` lists what is pending. A ``method`` filter names an API method
+(case-insensitive); requests of the ``/download/`` controller match ``method='download'``
+or any ``*.download`` filter.
 """
 
 import json
@@ -13,6 +14,11 @@ import threading
 import time
 
 from pydas.testing.http import Response, error_page, php_headers
+
+#: Defaults of :meth:`Faults.lag_after_cut`.
+LAG_HELD_BYTES = 1 << 20
+LAG_DURATION = 0.6
+LAG_STEPS = 6
 
 REASONS = {500: 'Internal Server Error', 502: 'Bad Gateway', 503: 'Service Unavailable',
            504: 'Gateway Timeout'}
@@ -40,7 +46,8 @@ class Faults(object):
     def clear(self):
         """Forget every pending fault."""
         with self._lock:
-            self._pending = {'fail': [], 'cut_request': [], 'cut_response': [], 'delay': []}
+            self._pending = {'fail': [], 'cut_request': [], 'cut_response': [], 'delay': [],
+                             'lag': []}
 
     def fail_next(self, count=1, status=500, method=None, html=False, retry_after=None):
         """Answer the next ``count`` matching calls with HTTP ``status`` instead.
@@ -66,6 +73,42 @@ class Faults(object):
     def delay(self, seconds, count=1, method=None):
         """Hold the next ``count`` matching calls for ``seconds`` before answering."""
         self._add('delay', count, method, seconds=seconds)
+
+    def lag_after_cut(self, held_bytes=LAG_HELD_BYTES, duration=LAG_DURATION,
+                      steps=LAG_STEPS, method='midas.upload.perform'):
+        """Make the next stream upload whose connection breaks reach its partial late.
+
+        While pending, a stream ``midas.upload.perform`` holds back the last
+        ``held_bytes`` bytes it received instead of writing them at once. When its
+        client connection breaks (a cut, a reset, a timeout), those bytes are appended to
+        the partial after the cut, in ``steps`` equal pieces, one every ``duration /
+        steps`` seconds, on a background thread: ``midas.upload.getoffset`` right after
+        the cut answers less than was received, then grows until it settles. This is a
+        real Midas, where PHP goes on appending what the web server had buffered. A
+        perform that completes without a cut writes everything at once and leaves the
+        fault pending.
+
+        :param held_bytes: bytes held back (default 1 MiB); fewer are held if fewer came
+        :param duration: seconds over which they are appended (default 0.6)
+        :param steps: pieces (default 6: one every 0.1 s)
+        :param method: the method it applies to
+        """
+        if int(held_bytes) < 0 or float(duration) < 0 or int(steps) < 1:
+            raise ValueError('held_bytes and duration must be >= 0, steps >= 1')
+        self._add('lag', 1, method, held_bytes=int(held_bytes), duration=float(duration),
+                  steps=int(steps))
+
+    def pending_lag(self, method):
+        """The pending ``lag_after_cut`` fault for this call (left pending), or None."""
+        with self._lock:
+            for fault in self._pending['lag']:
+                if _matches(fault['method'], method):
+                    return dict(fault)
+        return None
+
+    def take_lag(self, method):
+        """Consume the pending ``lag_after_cut`` fault for this call (it was cut)."""
+        return self._take('lag', method)
 
     def _add(self, kind, count, method, **details):
         with self._lock:
@@ -128,7 +171,8 @@ class Faults(object):
             action = command.pop('action')
             if action in self._actions:
                 self._actions[action](**command)
-            elif action in ('fail_next', 'cut_request', 'cut_response', 'delay', 'clear'):
+            elif action in ('fail_next', 'cut_request', 'cut_response', 'delay',
+                            'lag_after_cut', 'clear'):
                 getattr(self, action)(**command)
             else:
                 raise ValueError('unknown action %r' % action)

@@ -1,4 +1,5 @@
-"""The HTTP layer of the embedded Midas server: parsing, routing, response writing.
+"""The HTTP layer of the embedded Midas server: parsing, routing, response writing
+(connections, timeouts and workers are :mod:`pydas.testing.connections`).
 
 Handlers registered with :func:`pydas.testing.registry.api_method` receive one
 :class:`Call`:
@@ -35,6 +36,7 @@ import email.parser
 import email.policy
 import email.utils
 import hashlib
+import html
 import http.server
 import logging
 import os
@@ -45,6 +47,7 @@ import traceback
 from urllib.parse import parse_qsl, urlsplit
 
 from pydas.testing import envelope, registry
+from pydas.testing.connections import KEEP_ALIVE_LINGER, SocketReader, SocketWriter
 
 LOG = logging.getLogger('pydas.testing')
 CHUNK = 1 << 20
@@ -52,6 +55,12 @@ DRAIN_LIMIT = 64 << 20
 # multipart: the largest header block of a part and non-file field kept (PHP has limits too)
 HEADER_LIMIT = 64 << 10
 FIELD_LIMIT = 1 << 20
+# a form body kept in memory: PHP's post_max_size default; beyond, the form is ignored
+FORM_LIMIT = 8 << 20
+# PHP's max_input_vars default: the fields of a form beyond are ignored
+MAX_INPUT_VARS = 1000
+CONTROL_LIMIT = 64 << 10
+HEX_DIGITS = b'0123456789abcdefABCDEF'
 API_PATHS = ('/api/json', '/api/index/json', '/api/rest')
 FAULTS_PATH = '/__pydas__/faults'
 MISSING_METHOD = b'Inconsistent request: please set a method parameter'
@@ -170,6 +179,7 @@ class BodyReader(object):
         self._chunked = chunked
         self._done = not chunked and not length
         self._cut_after = cut_after
+        self._failure = None
         self.bytes_read = 0
 
     @property
@@ -184,7 +194,13 @@ class BodyReader(object):
 
     def _next_chunk(self):
         line = self._rfile.readline(1024)
-        size = int(line.split(b';')[0].strip() or b'0', 16)
+        if not line:
+            raise ConnectionCut()
+        digits = line.split(b';')[0].strip()
+        if not digits or len(digits) > 16 or digits.strip(HEX_DIGITS):
+            self._failure = BadRequest('invalid chunk size %r' % digits[:32])
+            raise self._failure
+        size = int(digits, 16)
         if size == 0:
             while self._rfile.readline(1024) not in (b'\r\n', b'\n', b''):
                 pass
@@ -193,6 +209,8 @@ class BodyReader(object):
 
     def _allowance(self, size):
         """How many bytes the next read may take (0 at the end of the body)."""
+        if self._failure is not None:
+            raise self._failure
         if self._chunked and self._left == 0 and not self._done:
             self._next_chunk()
         if self._done or self._left == 0:
@@ -230,6 +248,7 @@ class BodyReader(object):
         :returns: the number of bytes read: ``len(buffer)`` unless the body ended first
         :raises ConnectionCut: if the connection ends before any byte was read (a cut
             after some bytes is raised by the next call, so that the caller keeps them)
+        :raises BadRequest: likewise, for a malformed chunk size
         """
         filled = 0
         while filled < len(buffer):
@@ -237,19 +256,28 @@ class BodyReader(object):
                 size = self._allowance(len(buffer) - filled)
                 if not size:
                     break
-                # BufferedReader.readinto reads large requests straight from the socket.
+                # SocketReader.readinto reads large requests straight from the socket.
                 count = self._rfile.readinto(buffer[filled:filled + size])
                 self._consumed(count)
-            except ConnectionCut:
+            except (ConnectionCut, BadRequest):
                 if filled:
                     break
                 raise
             filled += count
         return filled
 
-    def read_all(self):
-        """The rest of the body as bytes (for forms only)."""
-        return b''.join(iter(self.read, b''))
+    def read_at_most(self, limit):
+        """The rest of the body as bytes, or None if it is longer than ``limit`` (the
+        bytes beyond are left unread)."""
+        if self.remaining is not None and self.remaining > limit:
+            return None
+        data = bytearray()
+        while len(data) <= limit:
+            chunk = self.read(min(CHUNK, limit + 1 - len(data)))
+            if not chunk:
+                return bytes(data)
+            data += chunk
+        return None
 
     def drain(self, limit):
         """Discard up to ``limit`` unread bytes; return whether the body is finished."""
@@ -308,91 +336,131 @@ class Call(object):
         return self._user
 
 
-class MidasHTTPServer(http.server.ThreadingHTTPServer):
-    """A threaded HTTP/1.1 server bound to one :class:`MidasServer`."""
+def serve_connection(midas, connection):
+    """Serve the requests of a connection whose buffer holds a complete request head.
 
-    daemon_threads = True
-    block_on_close = False
-    allow_reuse_address = True
-    request_queue_size = 64
+    Pipelined requests already received are served too.
 
-    def __init__(self, address, midas):
-        self.midas = midas
-        self.connections = set()
-        super().__init__(address, RequestHandler)
+    :returns: whether to keep the connection open for another request
+    """
+    reader = SocketReader(connection.sock, connection.buffer)
+    handler = RequestHandler(midas, connection, reader)
+    while True:
+        handler.handle_one_request()
+        if handler.close_connection:
+            return False
+        connection.buffer = bytearray(reader.pending)
+        ready = connection.receive_head(KEEP_ALIVE_LINGER)
+        if not ready:
+            return ready is not None
+        handler.rfile = reader = SocketReader(connection.sock, connection.buffer)
 
-    def close_connections(self):
-        """Shut down every open keep-alive connection."""
-        for connection in list(self.connections):
-            try:
-                connection.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
+
+class BadRequest(Exception):
+    """The request is malformed (its body framing): answered with HTTP 400."""
 
 
 class RequestHandler(http.server.BaseHTTPRequestHandler):
-    """Parses one request, routes it, and writes the response in one ``sendall``."""
+    """Parses one request, routes it, and writes the response in one ``sendall``.
+
+    Made per connection by :func:`serve_connection` (not by ``socketserver``).
+    """
 
     protocol_version = 'HTTP/1.1'
     server_version = 'Apache'
     sys_version = ''
 
-    def setup(self):
-        super().setup()
-        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.server.connections.add(self.connection)
-
-    def finish(self):
-        self.server.connections.discard(self.connection)
-        try:
-            super().finish()
-        except OSError:
-            pass
+    def __init__(self, midas, connection, reader):
+        self.midas = midas
+        self.connection = self.request = connection.sock
+        self.client_address = connection.address
+        self.rfile = reader
+        self.wfile = SocketWriter(connection.sock)
+        self.close_connection = True
+        self.command = self.requestline = None
 
     def log_message(self, format, *args):
         LOG.debug('%s - %s', self.address_string(), format % args)
 
+    def parse_request(self):
+        if not self.raw_requestline.strip():  # a blank line where the request line goes
+            self.send_error(400, 'Bad request syntax')
+            return False
+        return super().parse_request()
+
+    def send_error(self, code, message=None, explain=None):
+        """Answer a request that could not be parsed: a status line (even for a request
+        line without a version), the headers PHP pages send, and close."""
+        LOG.debug('%s - refused: %d %s', self.address_string(), code, message)
+        self.close_connection = True
+        self._body_reader = None
+        self._respond(Response(code, php_headers(), error_page(
+            html.escape(message or self.responses.get(code, ('Error',))[0]))))
+
     def handle_one_request(self):
+        self._body_reader = self._spooled_parts = None
         try:
             super().handle_one_request()
         except ConnectionCut:
             self._drop()
-        except (ConnectionError, socket.timeout):
+        except BadRequest as error:
+            self._refuse(error)
+        except (OSError, socket.timeout):
             self.close_connection = True
 
+    def _refuse(self, error):
+        """Answer a malformed request with 400 (before any response byte) and close."""
+        try:
+            self.send_error(400, 'Bad Request: %s' % error)
+        except OSError:
+            pass
+
     def _route(self):
-        midas = self.server.midas
+        midas = self.midas
         url = urlsplit(self.path)
         path = url.path.rstrip('/') or '/'
         query = dict(parse_qsl(url.query, keep_blank_values=True))
         if path == FAULTS_PATH:
-            return self._respond(midas.faults.control(self.command, self._body().read_all()))
+            command = self._body().read_at_most(CONTROL_LIMIT)
+            if command is None:
+                raise BadRequest('fault command too long')
+            return self._respond(midas.faults.control(self.command, command))
         if path in API_PATHS:
             return self._api(query)
         controller = midas.routes.get(path)
         if controller is None:
             return self._respond(Response(404, php_headers(), error_page('Page not found')))
-        midas.record(RecordedCall(self.command, None, query, {}, dict(self.headers)))
+        midas.record(self.command, None, query, {}, self.headers)
         return self._serve(None, lambda: controller(self._call(None, query, {}, {}, None)))
 
     do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = do_PATCH = do_OPTIONS = _route
 
     def _body(self, cut_after=None):
-        chunked = 'chunked' in self.headers.get('Transfer-Encoding', '').lower()
-        length = int(self.headers.get('Content-Length') or 0)
+        """The body reader; :class:`BadRequest` if its framing headers are invalid."""
+        encodings = self.headers.get_all('Transfer-Encoding') or []
+        chunked = any('chunked' in value.lower() for value in encodings)
+        lengths = set(self.headers.get_all('Content-Length') or [])
+        if encodings and not chunked:
+            raise BadRequest('unsupported transfer coding')
+        length = 0
+        if lengths and not chunked:
+            text = lengths.pop().strip()
+            if lengths or not (text.isascii() and text.isdigit()):
+                raise BadRequest('invalid Content-Length')
+            length = int(text)
         return BodyReader(self.rfile, length, chunked, cut_after)
 
     def _call(self, method, query, form, files, body):
-        host = self.headers.get('Host') or '%s:%d' % self.server.server_address[:2]
-        return Call(self.server.midas, self.command, method, query, form, files,
+        host = self.headers.get('Host') or '%s:%d' % self.connection.getsockname()[:2]
+        return Call(self.midas, self.command, method, query, form, files,
                     dict(self.headers), body, 'http://' + host)
 
     def _api(self, query):
-        midas = self.server.midas
+        midas = self.midas
         body = self._body(midas.faults.take_request_cut(query.get('method')))
         form, files = self._form(body)
         method = form.get('method') if 'method' not in query else query['method']
-        midas.record(RecordedCall(self.command, method, query, form, dict(self.headers)))
+        midas.record(self.command, method, query, form, self.headers)
         self._body_reader = body
         self._spooled_parts = files
         try:
@@ -418,10 +486,11 @@ class RequestHandler(http.server.BaseHTTPRequestHandler):
         if self.command != 'POST':
             return {}, {}
         if content_type.startswith('application/x-www-form-urlencoded'):
-            text = body.read_all().decode('utf-8', 'replace')
-            return dict(parse_qsl(text, keep_blank_values=True)), {}
+            data = body.read_at_most(FORM_LIMIT)
+            # PHP ignores a POST body beyond post_max_size (and warns): no form at all
+            return parse_form(data.decode('utf-8', 'replace')) if data is not None else {}, {}
         if content_type.startswith('multipart/form-data'):
-            return parse_multipart(content_type, body, self.server.midas.store.temp_path)
+            return parse_multipart(content_type, body, self.midas.store.temp_path)
         return {}, {}
 
     def _run(self, call):
@@ -441,15 +510,14 @@ class RequestHandler(http.server.BaseHTTPRequestHandler):
 
     def _serve(self, method, produce):
         """Apply the faults, produce the response (catching fatal errors), write it."""
-        midas = self.server.midas
-        faults = midas.faults
+        faults = self.midas.faults
         faults.apply_delay(method)
         injected = faults.take_failure(method)
         if injected is not None:
             return self._respond(injected)
         try:
             response = produce()
-        except (ConnectionCut, ConnectionError):
+        except (ConnectionCut, ConnectionError, BadRequest, socket.timeout):
             raise
         except FatalError as error:
             response = Response(500, php_headers(),
@@ -463,7 +531,10 @@ class RequestHandler(http.server.BaseHTTPRequestHandler):
     def _finish_body(self):
         body = getattr(self, '_body_reader', None)
         self._body_reader = None
-        if body is not None and not body.drain(DRAIN_LIMIT):
+        if body is None:
+            return
+        # a body longer than the drain limit is not read: the connection closes instead
+        if (body.remaining or 0) > DRAIN_LIMIT or not body.drain(DRAIN_LIMIT):
             self.close_connection = True
 
     def _respond(self, response, cut_after=None):
@@ -539,6 +610,12 @@ def _envelope(body):
     return Response(200, php_headers(), body)
 
 
+def parse_form(text):
+    """The fields of a urlencoded form, the first :data:`MAX_INPUT_VARS` only (as PHP)."""
+    fields = text.split('&', MAX_INPUT_VARS)[:MAX_INPUT_VARS]
+    return dict(parse_qsl('&'.join(fields), keep_blank_values=True))
+
+
 FilePart = collections.namedtuple('FilePart', 'filename path size checksum')
 
 
@@ -560,6 +637,7 @@ def parse_multipart(content_type, body, spool_path):
         return form, files
     reader = _MultipartReader(body, b'\r\n--' + boundary.encode('latin-1'))
     spooled = []
+    budget = FORM_LIMIT
     try:
         # A preamble, then each part follows a delimiter; '--' after one ends the body.
         if not reader.skip_to_delimiter():
@@ -571,9 +649,14 @@ def parse_multipart(content_type, body, spool_path):
             name = headers.get_param('name', header='content-disposition')
             filename = headers.get_filename()
             if filename is None:
+                # fields are kept in memory: FIELD_LIMIT each, FORM_LIMIT and
+                # MAX_INPUT_VARS in all (the rest is read and dropped)
                 field = bytearray()
-                if reader.copy_part(lambda data: field.extend(data[:FIELD_LIMIT - len(field)])):
+                room = min(FIELD_LIMIT, budget) if len(form) < MAX_INPUT_VARS else 0
+                if reader.copy_part(lambda data: field.extend(data[:room - len(field)])) \
+                        and room:
                     form[name] = field.decode('utf-8', 'replace')
+                    budget -= len(field)
                 continue
             spooled.append(spool_path())
             digest = hashlib.md5()

@@ -248,10 +248,13 @@ def item_move(call):
     if store.folder(source_id) is None:
         raise ApiError(-151, 'Unable to load source or destination folder.')
     # As in Midas, the item need not be in the source folder: then this only adds a link
-    # (§7.4 #26).
+    # (§7.4 #26), and none when the item is in the destination already (Midas 3.4.2 lists
+    # the destination once among the owning folders).
     with store.transaction():
         if as_id(source_id) != destination['folder_id']:
-            store.link_item(item_id, destination['folder_id'])
+            if not store.value('SELECT 1 FROM item2folder WHERE item_id = ? AND folder_id = ?',
+                               as_id(item_id), destination['folder_id']):
+                store.link_item(item_id, destination['folder_id'])
             store.copy_folder_policies(destination['folder_id'], 'item', item_id)
             store.execute('DELETE FROM item2folder WHERE item_id = ? AND folder_id = ?',
                           as_id(item_id), as_id(source_id))
@@ -276,9 +279,10 @@ def item_search(call):
     user = call.user
     store = call.store
     if call.has('folderId'):
-        rows = store.all('SELECT DISTINCT item_id FROM item JOIN item2folder USING (item_id) '
-                         'WHERE item.name = ? AND folder_id = ? ORDER BY item_id', name,
-                         as_id(call.param('folderId')))
+        # by name first (CROSS JOIN keeps the order): a folder may hold many items
+        rows = store.all('SELECT DISTINCT item_id FROM item CROSS JOIN item2folder '
+                         'USING (item_id) WHERE item.name = ? AND folder_id = ? ORDER BY item_id',
+                         name, as_id(call.param('folderId')))
     elif call.has('folderName'):
         rows = store.all('SELECT DISTINCT item_id FROM item JOIN item2folder USING (item_id) '
                          'JOIN folder USING (folder_id) WHERE item.name = ? AND folder.name = ? '

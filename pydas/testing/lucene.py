@@ -25,6 +25,16 @@ value or one of its words (runs of letters, digits and ``_``), so
 
 Not supported (:class:`QuerySyntaxError`): ranges (``[a TO b]``, ``{a TO b}``),
 fuzzy and proximity ``~``, boosts ``^``, regular expressions ``/re/``.
+
+Why a parser of our own (reviewed against the maintained ones): luqum, the maintained
+Lucene query parser for Python, does not know the ``&&``, ``||`` and ``!`` operators
+that Solr's standard parser accepts (it reads them as words, so ``a || b`` would need a
+rewrite before parsing), and brings ply along; Whoosh's parser has a syntax and
+semantics of its own and is unmaintained since 2016; Tantivy's is a compiled search
+engine with other matching rules. None matches what Solr does on these queries, and
+the ``solr`` module is on by default, so its parser must come with the core server,
+which has no dependencies. Matching (the part that must behave like Solr) would be
+ours with any of them; the lexer and parser here are some 150 lines.
 """
 
 import re

@@ -5,11 +5,11 @@ import logging
 import os
 import shutil
 import tempfile
-import threading
 
 from pydas.testing import communities, downloads, otp, storage
+from pydas.testing.connections import ConnectionServer, Limits
 from pydas.testing.faults import Faults
-from pydas.testing.http import MidasHTTPServer
+from pydas.testing.http import RecordedCall, serve_connection
 
 #: The API areas: importing them registers their handlers (core first, then modules).
 API_AREAS = tuple(importlib.import_module('pydas.testing.' + name) for name in (
@@ -19,7 +19,10 @@ API_AREAS = tuple(importlib.import_module('pydas.testing.' + name) for name in (
 
 LOG = logging.getLogger('pydas.testing')
 ADMIN_EMAIL = 'admin@example.org'
-MAX_RECORDED_CALLS = 10000
+#: Default of ``max_calls``: how many received calls :attr:`MidasServer.calls` keeps.
+MAX_RECORDED_CALLS = 1000
+#: Characters kept of each recorded parameter and header value.
+RECORDED_VALUE_LIMIT = 1024
 
 
 class MidasServer(object):
@@ -34,6 +37,13 @@ class MidasServer(object):
         pseudo-modules change module behaviour: ``tracker_legacy`` serves the tracker
         methods removed in 2016, ``solr_offline`` makes Solr searches fail as when no
         Solr server is reachable.
+    :param workers: how many requests are processed at once (default 32); the others
+        wait (see also :meth:`set_workers`)
+    :param limits: connection limits and timeouts, a
+        :class:`~pydas.testing.Limits` (``workers`` overrides its own)
+    :param max_calls: how many received calls :attr:`calls` keeps (default 1000; when
+        full, the oldest half is forgotten); each parameter and header value is kept to
+        its first 1024 characters
     """
 
     #: Every module, plus the pre-2016 tracker methods pydas calls: every driver method works.
@@ -43,7 +53,13 @@ class MidasServer(object):
     RECORDED_MODULES = ('mfa', 'tracker', 'thumbnailcreator', 'dicomextractor', 'solr',
                         'solr_offline')
 
-    def __init__(self, data_dir=None, host='127.0.0.1', port=0, modules=None):
+    def __init__(self, data_dir=None, host='127.0.0.1', port=0, modules=None, workers=None,
+                 limits=None, max_calls=MAX_RECORDED_CALLS):
+        self.limits = limits or Limits()
+        self._httpd = None
+        if workers is not None:
+            self.set_workers(workers)
+        self.max_calls = max(int(max_calls), 1)
         self.modules = tuple(self.DEFAULT_MODULES if modules is None else modules)
         self.host = host
         self.port = port
@@ -51,10 +67,9 @@ class MidasServer(object):
         self.data_dir = None
         self.store = None
         self.calls = []
-        self.faults = Faults({'expire_tokens': self.expire_tokens, 'reset': self.reset})
+        self.faults = Faults({'expire_tokens': self.expire_tokens, 'reset': self.reset,
+                              'workers': self.set_workers})
         self.routes = {'/download': downloads.controller}
-        self._httpd = None
-        self._thread = None
 
     # -- life cycle ------------------------------------------------------------------
 
@@ -71,11 +86,10 @@ class MidasServer(object):
         self.store = storage.Store(self.data_dir)
         if self.store.user_by_email(ADMIN_EMAIL) is None:
             self._install()
-        self._httpd = MidasHTTPServer((self.host, self.port), self)
-        self._thread = threading.Thread(target=self._httpd.serve_forever,
-                                        kwargs={'poll_interval': 0.05},
-                                        name='pydas-midas-server', daemon=True)
-        self._thread.start()
+        self._httpd = ConnectionServer((self.host, self.port),
+                                       lambda connection: serve_connection(self, connection),
+                                       self.limits)
+        self._httpd.start()
         LOG.info('Midas server listening on %s', self.url)
         return self
 
@@ -83,14 +97,11 @@ class MidasServer(object):
         """Stop serving, close open connections, delete a temporary data directory."""
         if self._httpd is None:
             return
-        self._httpd.shutdown()
-        self._httpd.close_connections()
-        self._httpd.server_close()
-        self._thread.join(timeout=5)
+        self._httpd.stop()
         self.store.close()
         if self._named_dir is None:
             shutil.rmtree(self.data_dir, ignore_errors=True)
-        self._httpd = self._thread = None
+        self._httpd = None
 
     def __enter__(self):
         return self.start()
@@ -113,6 +124,11 @@ class MidasServer(object):
         """The base URL, e.g. ``http://127.0.0.1:54321`` (no trailing slash)."""
         host, port = self._httpd.server_address[:2]
         return 'http://%s:%d' % (host, port)
+
+    @property
+    def open_connections(self):
+        """How many client connections are open (waiting or being served)."""
+        return self._httpd.open_connections
 
     @property
     def admin_email(self):
@@ -170,6 +186,15 @@ class MidasServer(object):
         self.faults.clear()
         self.clear_calls()
 
+    def set_workers(self, count):
+        """Process at most ``count`` requests at once from now on (others wait); also the
+        ``workers`` action of the fault endpoint (``{"action": "workers", "count": 2}``)."""
+        if int(count) < 1:
+            raise ValueError('workers must be at least 1')
+        self.limits.workers = int(count)
+        if self._httpd is not None:
+            self._httpd.set_workers(count)
+
     def expire_tokens(self):
         """Make every issued API token expire now."""
         self.store.expire_tokens()
@@ -184,12 +209,18 @@ class MidasServer(object):
 
     # -- recorded calls --------------------------------------------------------------
 
-    def record(self, call):
-        """Remember one received call (bounded: the oldest half goes when full)."""
-        if len(self.calls) >= MAX_RECORDED_CALLS:
-            del self.calls[:MAX_RECORDED_CALLS // 2]
-        self.calls.append(call)
+    def record(self, verb, method, query, form, headers):
+        """Remember one received call, its values truncated (see ``max_calls``)."""
+        if len(self.calls) >= self.max_calls:
+            del self.calls[:max(self.max_calls // 2, 1)]
+        self.calls.append(RecordedCall(verb, method, _truncated(query), _truncated(form),
+                                       _truncated(headers)))
 
     def clear_calls(self):
         """Forget the recorded calls."""
         del self.calls[:]
+
+
+def _truncated(values):
+    """A copy of a mapping whose string values keep their first characters only."""
+    return {name: value[:RECORDED_VALUE_LIMIT] for name, value in values.items()}

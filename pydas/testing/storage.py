@@ -85,12 +85,16 @@ CREATE TABLE IF NOT EXISTS user (
     view INTEGER DEFAULT 0, uuid TEXT, city TEXT DEFAULT '', country TEXT DEFAULT '',
     website TEXT DEFAULT '', biography TEXT DEFAULT '', dynamichelp INTEGER DEFAULT 1,
     password_hash TEXT, salt TEXT, otp_secret TEXT);
+CREATE INDEX IF NOT EXISTS user_name ON user (firstname, lastname);
 CREATE TABLE IF NOT EXISTS userapi (
     userapi_id INTEGER PRIMARY KEY AUTOINCREMENT, user_id INTEGER, apikey TEXT,
     application_name TEXT, token_expiration_time INTEGER, creation_date TEXT);
+CREATE INDEX IF NOT EXISTS userapi_user ON userapi (user_id, application_name);
 CREATE TABLE IF NOT EXISTS token (
     token_id INTEGER PRIMARY KEY AUTOINCREMENT, userapi_id INTEGER, token TEXT UNIQUE,
     expiration REAL);
+CREATE INDEX IF NOT EXISTS token_userapi ON token (userapi_id, expiration);
+CREATE INDEX IF NOT EXISTS token_expiration ON token (expiration);
 CREATE TABLE IF NOT EXISTS "group" (
     group_id INTEGER PRIMARY KEY AUTOINCREMENT, community_id INTEGER, name TEXT);
 CREATE TABLE IF NOT EXISTS user2group (user_id INTEGER, group_id INTEGER,
@@ -100,21 +104,23 @@ CREATE TABLE IF NOT EXISTS community (
     creation TEXT, privacy INTEGER, folder_id INTEGER, admingroup_id INTEGER,
     moderatorgroup_id INTEGER, membergroup_id INTEGER, can_join INTEGER,
     view INTEGER DEFAULT 0, uuid TEXT);
+CREATE INDEX IF NOT EXISTS community_name ON community (name);
 CREATE TABLE IF NOT EXISTS folder (
     folder_id INTEGER PRIMARY KEY AUTOINCREMENT, left_index INTEGER, right_index INTEGER,
     parent_id INTEGER, name TEXT, description TEXT DEFAULT '', date_update TEXT,
     date_creation TEXT, view INTEGER DEFAULT 0, teaser TEXT DEFAULT '',
     privacy_status INTEGER DEFAULT 2, uuid TEXT);
-CREATE INDEX IF NOT EXISTS folder_parent ON folder (parent_id);
+CREATE INDEX IF NOT EXISTS folder_parent_name ON folder (parent_id, name);
 CREATE TABLE IF NOT EXISTS item (
     item_id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT, description TEXT DEFAULT '',
     type INTEGER DEFAULT 0, sizebytes INTEGER DEFAULT 0, date_creation TEXT,
     date_update TEXT, thumbnail_id INTEGER, view INTEGER DEFAULT 0,
     download INTEGER DEFAULT 0, privacy_status INTEGER DEFAULT 2, uuid TEXT);
+CREATE INDEX IF NOT EXISTS item_name ON item (name);
 CREATE TABLE IF NOT EXISTS item2folder (
     item2folder_id INTEGER PRIMARY KEY AUTOINCREMENT, item_id INTEGER, folder_id INTEGER);
 CREATE INDEX IF NOT EXISTS item2folder_item ON item2folder (item_id);
-CREATE INDEX IF NOT EXISTS item2folder_folder ON item2folder (folder_id);
+CREATE INDEX IF NOT EXISTS item2folder_folder_item ON item2folder (folder_id, item_id);
 CREATE TABLE IF NOT EXISTS itemrevision (
     itemrevision_id INTEGER PRIMARY KEY AUTOINCREMENT, item_id INTEGER, revision INTEGER,
     date TEXT, changes TEXT DEFAULT '', user_id INTEGER, license_id INTEGER, uuid TEXT);
@@ -125,15 +131,20 @@ CREATE TABLE IF NOT EXISTS bitstream (
     checksum TEXT, path TEXT, date TEXT);
 CREATE INDEX IF NOT EXISTS bitstream_revision ON bitstream (itemrevision_id);
 CREATE INDEX IF NOT EXISTS bitstream_checksum ON bitstream (checksum);
+CREATE INDEX IF NOT EXISTS bitstream_path ON bitstream (path);
 CREATE TABLE IF NOT EXISTS itemthumbnail (
     itemthumbnail_id INTEGER PRIMARY KEY AUTOINCREMENT, item_id INTEGER,
     thumbnail_id INTEGER);
+CREATE INDEX IF NOT EXISTS itemthumbnail_item ON itemthumbnail (item_id);
 CREATE TABLE IF NOT EXISTS metadata (
     metadata_id INTEGER PRIMARY KEY AUTOINCREMENT, metadatatype INTEGER, element TEXT,
     qualifier TEXT);
+CREATE INDEX IF NOT EXISTS metadata_field ON metadata (element, qualifier, metadatatype);
 CREATE TABLE IF NOT EXISTS metadatavalue (
     metadatavalue_id INTEGER PRIMARY KEY AUTOINCREMENT, metadata_id INTEGER,
     itemrevision_id INTEGER, value TEXT);
+CREATE INDEX IF NOT EXISTS metadatavalue_revision ON metadatavalue (itemrevision_id,
+    metadata_id);
 CREATE TABLE IF NOT EXISTS folderpolicyuser (folder_id INTEGER, user_id INTEGER,
     policy INTEGER, PRIMARY KEY (folder_id, user_id));
 CREATE TABLE IF NOT EXISTS folderpolicygroup (folder_id INTEGER, group_id INTEGER,
@@ -642,11 +653,12 @@ class Store(object):
 
     def free_item_name(self, folder_id, name):
         """``name``, or ``name (1)``, ``name (2)``... the first not used in the folder."""
-        taken = {row['name'] for row in self.all(
-            'SELECT item.name FROM item2folder JOIN item USING (item_id) WHERE folder_id = ?',
-            as_id(folder_id))}
         candidate, number = name, 0
-        while candidate in taken:
+        # items by name first (CROSS JOIN keeps that order): a name is rare, a folder may
+        # hold 50,000 items
+        while self.value('SELECT 1 FROM item CROSS JOIN item2folder USING (item_id) '
+                         'WHERE item.name = ? AND folder_id = ? LIMIT 1',
+                         candidate, as_id(folder_id)):
             number += 1
             candidate = '%s (%d)' % (name, number)
         return candidate
@@ -827,12 +839,20 @@ class Store(object):
                         as_id(revision_id))
 
 
+#: What :func:`as_id` gives for a value that is no id: it matches no row.
+NO_ID = -999
+#: The range of SQLite integers: an id outside matches nothing, as in Midas's SQL.
+SQL_INTEGER_RANGE = range(-(1 << 63), 1 << 63)
+
+
 def as_id(value):
-    """An id as an integer (ids arrive as strings); -999 for garbage (matches nothing)."""
+    """An id as an integer (ids arrive as strings); :data:`NO_ID` for garbage or for a
+    number out of the database's range (both match nothing)."""
     try:
-        return int(value)
+        number = int(value)
     except (TypeError, ValueError):
-        return -999
+        return NO_ID
+    return number if number in SQL_INTEGER_RANGE else NO_ID
 
 
 def _capitalise(name):

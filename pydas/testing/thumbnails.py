@@ -1,29 +1,45 @@
 """Midas module ``thumbnailcreator``: small and big item thumbnails (API §4.41-4.42).
 
-Deviation, on purpose: Midas renders thumbnails with ImageMagick as JPEG
-(``thumbnail.jpeg``); this server reads PNG images (:mod:`pydas.testing.png`)
-and writes PNG thumbnails, stored as bitstreams named ``thumbnail.png``
-(``image/png``). Everything the API shows is as recorded: the thumbnail
-bitstream has ``itemrevision_id`` -1, the small thumbnail is the item's
-``thumbnail_id``, the big one an ``itemthumbnail`` record. Any other input
-fails with -100 ``Unsupported image format``, as a text file does on the
-recorded server.
+Images are read and scaled with Pillow, whatever their format (PNG, JPEG, TIFF, GIF,
+BMP...; the first frame of a multi-frame file). As Midas does with ImageMagick, the
+thumbnails are JPEG, stored as bitstreams named ``thumbnail.jpeg`` (``image/jpeg``),
+with ``itemrevision_id`` -1: the small one (100x100, the image scaled to cover the
+square and cut evenly) is the item's ``thumbnail_id``, the big one (``width`` pixels
+wide, the height in proportion) an ``itemthumbnail`` record. A file that is no image
+fails with -100 ``Unsupported image format``, as a text file does on the recorded server;
+an image that cannot be decoded (truncated, too many pixels) with -100 ``Could not
+create thumbnail from the bitstream``.
+
+Pillow comes with the ``server`` extra (``pip install pydas[server]``). Without it, every
+thumbnail fails with -100 ``Could not create thumbnail from the bitstream``: what
+Midas answers when its image tool is missing, since it cannot tell an image from
+anything else then.
 """
 
-import os
-
-from pydas.testing import http, png
+from pydas.testing import http
 from pydas.testing.registry import ApiError, api_method
 from pydas.testing.storage import WRITE
+
+try:
+    from PIL import Image, ImageOps, UnidentifiedImageError
+except ImportError:  # the server extra is not installed: as Midas without ImageMagick
+    Image = None
 
 MODULE = 'thumbnailcreator'
 SMALL_SIZE = 100
 DEFAULT_BIG_WIDTH = 575
-THUMBNAIL_NAME = 'thumbnail.png'
+THUMBNAIL_NAME = 'thumbnail.jpeg'
+THUMBNAIL_TYPE = 'image/jpeg'
 THUMBNAIL_REVISION = -1
-# images are decoded in memory: refuse sources (and targets) beyond these
-MAX_SOURCE_BYTES = 64 << 20
+JPEG_QUALITY = 92  # ImageMagick's default
+# images are decoded in memory: refuse sources (and targets) beyond these (16 Mpx of
+# RGB: 48 MiB)
+MAX_PIXELS = 16 << 20
 MAX_WIDTH = 4096
+# a JPEG is decoded at the smallest scale that still gives this many pixels each way
+DRAFT_SIZE = 2048
+UNSUPPORTED = 'Unsupported image format'
+NOT_CREATED = 'Could not create thumbnail from the bitstream'
 
 
 def _writable_item(call):
@@ -42,32 +58,54 @@ def _writable_item(call):
 
 
 def load_image(path):
-    """Decode an image file for a thumbnail.
+    """Decode an image file for a thumbnail (RGB, or L for grey images).
 
     :raises ApiError: -100 when it is not an image this server can read
     """
-    if not os.path.isfile(path):
-        # a link bitstream has no content to render
-        raise ApiError(-100, 'Unsupported image format')
-    if os.path.getsize(path) > MAX_SOURCE_BYTES:
-        raise ApiError(-100, 'Could not create thumbnail from the bitstream')
-    with open(path, 'rb') as handle:
-        data = handle.read()
-    if not png.is_png(data):
-        raise ApiError(-100, 'Unsupported image format')
+    if Image is None:
+        raise ApiError(-100, NOT_CREATED)
     try:
-        return png.decode_png(data)
-    except png.PngError as error:
-        raise ApiError(-100, str(error))
+        with Image.open(path) as image:
+            # a large JPEG is decoded at 1/2, 1/4 or 1/8 scale (far quicker, less memory)
+            image.draft(image.mode, (DRAFT_SIZE, DRAFT_SIZE))
+            if image.width * image.height > MAX_PIXELS:
+                raise ApiError(-100, NOT_CREATED)
+            image.load()
+            return _displayable(image)
+    except (FileNotFoundError, IsADirectoryError, UnidentifiedImageError):
+        # a link bitstream has no content; other files are no image
+        raise ApiError(-100, UNSUPPORTED)
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
+        raise ApiError(-100, NOT_CREATED)
+
+
+def _displayable(image):
+    """The image in a mode JPEG can hold: transparency flattened on white, 16-bit and
+    floating point grey scaled to 8 bits."""
+    if image.mode in ('I', 'F') or image.mode.startswith('I;16'):
+        image = image.convert('I').point(lambda value: value * (1 / 256)).convert('L')
+    if image.mode in ('RGBA', 'LA', 'PA') or 'transparency' in image.info:
+        rgba = image.convert('RGBA')
+        flat = Image.new('RGB', rgba.size, 'white')
+        flat.paste(rgba, mask=rgba.getchannel('A'))
+        return flat
+    return image if image.mode in ('RGB', 'L') else image.convert('RGB')
+
+
+def scale_to_width(image, width):
+    """The image scaled to ``width`` columns, its height in proportion."""
+    height = max(1, int(round(image.height * width / image.width)))
+    if width * height > MAX_PIXELS:
+        raise ApiError(-100, NOT_CREATED)
+    return image.resize((width, height), Image.LANCZOS)
 
 
 def store_thumbnail(store, image):
-    """Encode a thumbnail as PNG and store it as a thumbnail bitstream; return it."""
+    """Encode a thumbnail as JPEG and store it as a thumbnail bitstream; return it."""
     path = store.temp_path()
-    with open(path, 'wb') as handle:
-        handle.write(png.encode_png(image))
+    image.save(path, 'JPEG', quality=JPEG_QUALITY)
     return store.add_bitstream_from_file(THUMBNAIL_REVISION, THUMBNAIL_NAME, path,
-                                         mimetype='image/png')
+                                         mimetype=THUMBNAIL_TYPE)
 
 
 def set_small_thumbnail(store, item_id, image):
@@ -75,7 +113,8 @@ def set_small_thumbnail(store, item_id, image):
 
     :returns: the new thumbnail bitstream
     """
-    thumbnail = store_thumbnail(store, png.cover(image, SMALL_SIZE, SMALL_SIZE))
+    small = ImageOps.fit(image, (SMALL_SIZE, SMALL_SIZE), Image.LANCZOS)
+    thumbnail = store_thumbnail(store, small)
     with store.transaction():
         previous = store.value('SELECT thumbnail_id FROM item WHERE item_id = ?', item_id)
         store.execute('UPDATE item SET thumbnail_id = ? WHERE item_id = ?',
@@ -106,9 +145,9 @@ def create_big_thumbnail(call):
     except ValueError:
         width = 0
     if not 0 < width <= MAX_WIDTH:
-        raise ApiError(-100, 'Could not create thumbnail from the bitstream')
+        raise ApiError(-100, NOT_CREATED)
     image = load_image(call.store.bitstream_file(bitstream))
-    thumbnail = store_thumbnail(call.store, png.scale_to_width(image, width))
+    thumbnail = store_thumbnail(call.store, scale_to_width(image, width))
     return _record_big_thumbnail(call.store, item['item_id'], thumbnail['bitstream_id'])
 
 

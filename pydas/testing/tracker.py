@@ -29,10 +29,13 @@ CREATE TABLE IF NOT EXISTS tracker_producer (
     producer_id INTEGER PRIMARY KEY AUTOINCREMENT, community_id INTEGER, display_name TEXT,
     repository TEXT DEFAULT '', executable_name TEXT DEFAULT '', description TEXT DEFAULT '',
     revision_url TEXT DEFAULT '');
+CREATE INDEX IF NOT EXISTS tracker_producer_name ON tracker_producer (community_id,
+    display_name);
 CREATE TABLE IF NOT EXISTS tracker_trend (
     trend_id INTEGER PRIMARY KEY AUTOINCREMENT, producer_id INTEGER, metric_name TEXT,
     display_name TEXT, unit TEXT, config_item_id INTEGER, test_dataset_id INTEGER,
     truth_dataset_id INTEGER);
+CREATE INDEX IF NOT EXISTS tracker_trend_metric ON tracker_trend (producer_id, metric_name);
 CREATE TABLE IF NOT EXISTS tracker_submission (
     submission_id INTEGER PRIMARY KEY AUTOINCREMENT, producer_id INTEGER, name TEXT,
     uuid TEXT UNIQUE, submit_time TEXT, user_id INTEGER, official INTEGER,

@@ -3,12 +3,15 @@
 An upload token ``<user>/<item>/<64 random>`` names a placeholder file under the data
 directory's ``tmp/``; ``midas.upload.perform`` appends the request body to it (1 MiB at a
 time, hashing as it goes) until it holds ``length`` bytes, then moves it into the
-assetstore. A short body leaves the partial file for a later perform to complete.
+assetstore. A short body leaves the partial file for a later perform to complete. The
+``lag_after_cut`` fault makes the end of a cut body reach the partial late
+(:mod:`pydas.testing.lagging`).
 """
 
 import os
 
-from pydas.checksums import ReceivingMD5, md5_state
+from pydas.checksums import ReceivingMD5, file_md5, md5_state
+from pydas.testing import lagging
 from pydas.testing.policies import is_number, logged_in
 from pydas.testing.registry import ApiError, api_method
 from pydas.testing.storage import CHUNK, READ, WRITE, as_id, random_string
@@ -159,23 +162,39 @@ def _receive(call, upload_token, length):
     path = _placeholder(call.store, upload_token)
     if path is None:
         raise ApiError(-141, 'Invalid upload token %s' % upload_token)
+    late_writes = lagging.generation(path)
+    lag = call.server.faults.pending_lag(call.method) if call.verb == 'PUT' else None
     digest, size = md5_state(path)
     # Each chunk is written before the next is read: a dropped connection keeps its data.
     # Midas's read loop also stops at a chunk that is exactly "0" (PHP falsiness, §7.6 #43);
     # not emulated: no client can work around that data loss, so tests gain nothing.
     with open(path, 'ab') as output, \
             ReceivingMD5(digest, min(CHUNK, max(length - size, 1)), background=True) as md5:
-        while size < length and call.body is not None:
-            buffer = md5.buffer()
-            view = memoryview(buffer)
-            count = call.body.readinto(view[:length - size])
-            if not count:
-                break
-            output.write(view[:count])
-            md5.update(buffer, count)
-            size += count
+        sink = output if lag is None else lagging.HeldTail(output, lag['held_bytes'])
+        try:
+            while size < length and call.body is not None:
+                buffer = md5.buffer()
+                view = memoryview(buffer)
+                count = call.body.readinto(view[:length - size])
+                if not count:
+                    break
+                sink.write(view[:count])
+                md5.update(buffer, count)
+                size += count
+        except Exception:  # the connection broke (cut, reset, timeout, bad framing)
+            if lag is not None and call.server.faults.take_lag(call.method) is not None:
+                lagging.append_later(path, sink.take(), lag['duration'], lag['steps'])
+            elif lag is not None:
+                sink.release()
+            raise
+        if lag is not None:
+            sink.release()
     if size < length:
         raise ApiError(-105, 'Failed to upload file - %d/%d bytes transferred' % (size, length))
+    lagging.wait(path)
+    if lagging.generation(path) != late_writes:
+        # late writes of an earlier, cut perform went into the partial meanwhile
+        return path, file_md5(path)[0]
     return path, md5.hexdigest()
 
 

@@ -9,8 +9,8 @@ from pydas import exceptions
 from pydas.core import Communicator
 from pydas.testing import MidasServer
 from pydas.testing.batchmake import create_task
-from pydas.testing.dicomfile import build_dicom
-from pydas.testing.png import Image, encode_png
+
+from imagefiles import dicom_bytes, image_bytes
 
 from .helpers import last_call, sent
 
@@ -49,8 +49,7 @@ def item_with_file(comm, token, name, content):
 
 
 def png_bytes(width=64, height=48):
-    pixels = bytes((x * 4) % 256 for _ in range(height) for x in range(width) for _ in range(3))
-    return encode_png(Image(width, height, 3, pixels))
+    return image_bytes(width, height)
 
 
 def test_batchmake(server, comm, token):
@@ -89,8 +88,7 @@ def test_batchmake_removed_in_recorded_profile():
 
 
 def test_dicom_extraction(server, comm, token):
-    dicom = build_dicom([((0x0010, 0x0010), 'PN', 'Doe^Jane'),
-                         ((0x0008, 0x0060), 'CS', 'CT')])
+    dicom = dicom_bytes(PatientName='Doe^Jane', Modality='CT')
     item_id, _ = item_with_file(comm, token, 'scan.dcm', dicom)
     revision = comm.extract_dicommetadata(token, item_id)
     assert isinstance(revision, dict) and revision['item_id'] == item_id
@@ -100,7 +98,7 @@ def test_dicom_extraction(server, comm, token):
 
 
 def test_dicom_extraction_without_permission(comm, token, ada):
-    item_id, _ = item_with_file(comm, token, 'scan.dcm', build_dicom([]))
+    item_id, _ = item_with_file(comm, token, 'scan.dcm', dicom_bytes())
     with pytest.raises(exceptions.ResponseError):
         comm.extract_dicommetadata(ada['token'], item_id)
 

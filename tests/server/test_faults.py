@@ -1,6 +1,8 @@
 """Fault injection, from Python and over the HTTP control endpoint."""
 
+import hashlib
 import os
+import socket
 import time
 
 import pytest
@@ -74,3 +76,115 @@ def test_calls_are_recorded(midas_server):
         'POST', 'midas.user.get', '1', {'email': 'a@b.c'})
     midas_server.clear_calls()
     assert midas_server.calls == []
+
+
+# -- lag_after_cut: the partial grows after the cut ------------------------------------------
+
+def _upload_token(api, token, name):
+    item_id = api.ok('midas.item.create', token=token, parentid='2', name=name)['item_id']
+    return item_id, api.ok('midas.upload.generatetoken', token=token, itemid=item_id,
+                           filename=name)['token']
+
+
+def _put_and_break(server, upload_token, length, data):
+    """PUT a perform announcing ``length`` bytes, send ``data``, then break the connection."""
+    sock = socket.create_connection((server.host, int(server.url.rsplit(':', 1)[1])))
+    sock.sendall(b'PUT /api/json?method=midas.upload.perform&uploadtoken=%s&filename=f.bin'
+                 b'&length=%d HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n'
+                 % (upload_token.encode(), length, length))
+    sock.sendall(data)
+    sock.close()
+
+
+def _offsets_until_settled(api, upload_token, expected, timeout=10.0):
+    """getoffset polled until it reaches ``expected`` (or ``timeout``): the values seen."""
+    seen, deadline = [], time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        seen.append(int(api.ok('midas.upload.getoffset', uploadtoken=upload_token)['offset']))
+        if seen[-1] == expected:
+            break
+        time.sleep(0.01)
+    return seen
+
+
+def test_lag_after_cut_offset_grows_after_the_cut(midas_server):
+    api = Api(midas_server)
+    token = api.login()
+    item_id, upload_token = _upload_token(api, token, 'lag.bin')
+    data = os.urandom(3 << 20)
+    midas_server.faults.lag_after_cut()
+    assert midas_server.faults.pending()['lag'][0]['held_bytes'] == 1 << 20
+    _put_and_break(midas_server, upload_token, 4 << 20, data)
+    seen = _offsets_until_settled(api, upload_token, len(data))
+    assert seen == sorted(seen) and seen[-1] == len(data)
+    assert seen[0] <= 2 << 20 and len(set(seen)) >= 3, seen  # it grew in steps
+    assert midas_server.faults.pending()['lag'] == []
+    with open(midas_server.query('SELECT path FROM uploadtoken')[0]['path'], 'rb') as partial:
+        assert partial.read() == data
+    rest = os.urandom(1 << 20)
+    api.ok('midas.upload.perform', 'PUT', rest, uploadtoken=upload_token, filename='lag.bin',
+           length=str(4 << 20))
+    bitstream = api.ok('midas.item.get', token=token, id=item_id)['revisions'][-1][
+        'bitstreams'][0]
+    assert bitstream['checksum'] == hashlib.md5(data + rest).hexdigest()
+
+
+def test_lag_after_cut_timing_over_http_and_records_meanwhile(midas_server):
+    api = Api(midas_server)
+    token = api.login()
+    item_id, upload_token = _upload_token(api, token, 'slow.bin')
+    control = midas_server.url + '/__pydas__/faults'
+    assert requests.post(control, json={'action': 'lag_after_cut', 'held_bytes': 4000,
+                                        'duration': 1.0, 'steps': 4}).json() == {'ok': True}
+    data = os.urandom(10000)
+    _put_and_break(midas_server, upload_token, 20000, data)
+    seen, deadline = [], time.monotonic() + 10
+    while (not seen or seen[-1] < len(data)) and time.monotonic() < deadline:
+        seen.append(int(api.ok('midas.upload.getoffset', uploadtoken=upload_token)['offset']))
+        # the records answer while the late writer runs
+        assert api.ok('midas.item.get', token=token, id=item_id)['item_id'] == item_id
+    assert {6000, 7000, 8000, 9000, 10000} <= set(seen)
+
+
+def test_lag_after_cut_is_left_pending_by_a_complete_upload(midas_server):
+    api = Api(midas_server)
+    token = api.login()
+    _, upload_token = _upload_token(api, token, 'whole.bin')
+    midas_server.faults.lag_after_cut(held_bytes=100)
+    api.ok('midas.upload.perform', 'PUT', b'x' * 1000, uploadtoken=upload_token,
+           filename='whole.bin', length='1000')
+    assert len(midas_server.faults.pending()['lag']) == 1
+    with pytest.raises(ValueError):
+        midas_server.faults.lag_after_cut(steps=0)
+
+
+def test_resume_during_late_writes_keeps_records_consistent(midas_server):
+    """A client that resumes at once, from the short offset, gets a bitstream whose
+    checksum is that of the bytes stored (damaged), never a record that lies."""
+    api = Api(midas_server)
+    token = api.login()
+    item_id, upload_token = _upload_token(api, token, 'early.bin')
+    midas_server.faults.lag_after_cut(held_bytes=50000, duration=1.0, steps=5)
+    data = os.urandom(100000)
+    _put_and_break(midas_server, upload_token, len(data), data[:80000])
+    assert wait_until(lambda: midas_server.query(
+        "SELECT 1 FROM uploadtoken") and 30000 <= int(api.ok(
+            'midas.upload.getoffset', uploadtoken=upload_token)['offset']) < 80000)
+    offset = int(api.ok('midas.upload.getoffset', uploadtoken=upload_token)['offset'])
+    api.ok('midas.upload.perform', 'PUT', data[offset:], uploadtoken=upload_token,
+           filename='early.bin', length=str(len(data)))
+    bitstream = api.ok('midas.item.get', token=token, id=item_id)['revisions'][-1][
+        'bitstreams'][0]
+    with open(midas_server.assetstore_file(bitstream['checksum']), 'rb') as stored:
+        content = stored.read()
+    assert hashlib.md5(content).hexdigest() == bitstream['checksum']
+    assert int(bitstream['sizebytes']) == len(content) > len(data)
+
+
+def wait_until(condition, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.005)
+    return True

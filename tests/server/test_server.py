@@ -6,6 +6,7 @@ import signal
 import subprocess
 import sys
 
+import pytest
 import requests
 
 from midas_api import Api
@@ -82,3 +83,11 @@ def test_command_line_json(tmp_path):
     finally:
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=10) == 0
+
+
+def test_command_line_workers_option():
+    from pydas.testing.__main__ import parse_args
+    assert parse_args(['--workers', '2']).workers == 2
+    assert parse_args([]).workers is None
+    with pytest.raises(SystemExit):
+        parse_args(['--workers', '0'])
