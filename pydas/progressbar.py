@@ -185,8 +185,9 @@ def summary(kind, result, elapsed):
     :rtype: string
     """
     verb, participle = TRANSFER_WORDS[kind]
-    parts = ['{0} {1} files ({2}) in {3:.1f} s'.format(
-        verb, len(result.transferred), human_size(result.bytes_completed), elapsed)]
+    count = len(result.transferred)
+    parts = ['{0} {1} file{2} ({3}) in {4:.1f} s'.format(
+        verb, count, '' if count == 1 else 's', human_size(result.bytes_completed), elapsed)]
     if result.resumed:
         parts[0] += ', {0} of them resumed'.format(len(result.resumed))
     parts.append('{0} identical, not {1}'.format(len(result.unchanged), participle))

@@ -31,6 +31,8 @@ BUSY_RESPONSE = (b'HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\
                  b'Service Unavailable')
 TIMEOUT_RESPONSE = (b'HTTP/1.1 408 Request Timeout\r\nContent-Type: text/plain\r\n'
                     b'Content-Length: 15\r\nConnection: close\r\n\r\nRequest Timeout')
+NOT_HTTP_RESPONSE = (b'HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\n'
+                     b'Content-Length: 11\r\nConnection: close\r\n\r\nBad Request')
 HEAD_TOO_LARGE_RESPONSE = (b'HTTP/1.1 431 Request Header Fields Too Large\r\n'
                            b'Content-Type: text/plain\r\nContent-Length: 31\r\n'
                            b'Connection: close\r\n\r\nRequest Header Fields Too Large')
@@ -112,6 +114,13 @@ class Connection(object):
             self.sock.close()
         except OSError:
             pass
+
+
+def _may_start_a_request(buffer):
+    """Whether ``buffer`` can be the start of an HTTP request: a method name after any
+    empty lines (which RFC 9112 lets a server skip)."""
+    start = buffer.lstrip(b'\r\n')
+    return not start or start[:1].isupper()
 
 
 def _send_quietly(sock, data):
@@ -282,6 +291,10 @@ class ConnectionServer(object):
         if connection.buffer.find(HEAD_END, searched) >= 0:
             self._unpark(connection)
             self._dispatch(connection)
+        elif not _may_start_a_request(connection.buffer):
+            # e.g. a TLS handshake sent to this plain-HTTP port: say so now, not at the
+            # header timeout, as a web server does.
+            self._drop(connection, NOT_HTTP_RESPONSE)
         elif len(connection.buffer) > self.limits.head_limit:
             self._drop(connection, HEAD_TOO_LARGE_RESPONSE)
 

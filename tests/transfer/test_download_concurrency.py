@@ -105,7 +105,7 @@ def test_stale_partial_is_resumed_by_one_run_only(midas_server, ada, client, tre
                 if call.query['bitstream'] == str(big_id)]
     # One run took the partial over, the other downloaded into a file of its own.
     assert sorted(offset_of(call) for call in big_gets) == [0, BIG // 2]
-    assert sum('(1 resumed)' in stdout for stdout, _ in outputs) == 1
+    assert sum('1 of them resumed' in stdout for stdout, _ in outputs) == 1
 
 
 def test_partial_held_by_a_live_run_is_never_written(midas_server, client, tree, tmp_path):
