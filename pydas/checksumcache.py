@@ -138,6 +138,25 @@ class ChecksumCache(statedb.LocalDatabase):
         if next(self._stores) % self._prune_every == 0:
             self._prune()
 
+    def store_read(self, path, before, md5, read_started_ns):
+        """Store the MD5 of a file read from ``read_started_ns`` on, if it can be trusted:
+        the file's stat now is ``before``, the one taken before reading, and its times are
+        more than :data:`RACY_NS` older than the reading (a change within the same clock
+        tick would not show in the stat).
+
+        :param before: ``os.stat(path)`` from before the reading
+        :type before: os.stat_result
+        :param read_started_ns: when the reading started, as :func:`time.time_ns`
+        :type read_started_ns: int
+        """
+        try:
+            unchanged = _stat_key(os.stat(path)) == _stat_key(before)
+        except OSError:
+            return
+        if unchanged and max(before.st_mtime_ns, before.st_ctime_ns) <= (
+                read_started_ns - RACY_NS):
+            self.store(path, before, md5)
+
     def _prune(self):
         rows = self.database.query('SELECT count(*) FROM checksums')
         if rows and rows[0][0] > self.max_entries:
@@ -183,8 +202,6 @@ def file_md5_cached(path, cache=None):
     read_started_ns = time.time_ns()
     digest, size = md5_state(path)
     md5 = digest.hexdigest()
-    if (cacheable and size == before.st_size
-            and max(before.st_mtime_ns, before.st_ctime_ns) <= read_started_ns - RACY_NS
-            and _stat_key(os.stat(path)) == _stat_key(before)):
-        cache.store(path, before, md5)
+    if cacheable and size == before.st_size:
+        cache.store_read(path, before, md5, read_started_ns)
     return md5, size

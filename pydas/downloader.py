@@ -23,7 +23,10 @@ target directory.
 
 import logging
 import os
+import stat
+import time
 
+from pydas import checksumcache
 from pydas.checksums import ReceivingMD5
 from pydas.exceptions import IncompleteTransfer, TokenRenewalFailed
 from pydas.localpaths import child_path, safe_name, unique_names
@@ -132,6 +135,7 @@ class _Downloader(object):
         self._result = TransferResult()
         self._meter = ProgressMeter(progress)
         self._stop = Stop()
+        self._checksums = checksumcache.default_cache()
         self._targets = Targets()
         self._runner = None
         # The workers, and this thread listing folders meanwhile.
@@ -286,7 +290,7 @@ class _Downloader(object):
         meter = FileMeter(self._meter, path)
         directory, name = os.path.split(path)
         with self._targets.open(directory) as target:
-            if target.holds(name, size, checksum):
+            if self._holds(target, path, size, checksum):
                 logger.info('%s is up to date', path)
                 meter.seek(size)
                 with self._meter.lock:
@@ -299,6 +303,7 @@ class _Downloader(object):
                         lambda: self._receive(bitstream_id, partial, size, checksum, meter),
                         self._attempts, path, position=lambda: partial.size, stop=self._stop)
                     target.install(partial, name)
+                    self._checksums.store(path, os.lstat(path), checksum)
                 except BaseException:
                     if partial.size == 0:
                         partial.remove()  # nothing in it to resume from
@@ -307,6 +312,24 @@ class _Downloader(object):
                     partial.close()
                 self._result.completed(path, size, resumed=went_on_from > 0)
             target.discard(bitstream_id, checksum)
+
+    def _holds(self, target, path, size, checksum):
+        """Whether the file at ``path`` holds this content: known from the checksum cache
+        while the file is unchanged since it was hashed, else read."""
+        try:
+            status = os.lstat(path)
+        except OSError:
+            return False
+        if not stat.S_ISREG(status.st_mode) or status.st_size != size:
+            return False
+        known = self._checksums.lookup(path, status)
+        if known is not None:
+            return known == checksum
+        read_started_ns = time.time_ns()
+        if not target.holds(os.path.basename(path), size, checksum):
+            return False
+        self._checksums.store_read(path, status, checksum, read_started_ns)
+        return True
 
     def _receive(self, bitstream_id, partial, size, checksum, meter):
         """Complete ``partial`` from the bytes it holds to ``size``, then check the MD5 of
