@@ -51,7 +51,8 @@ class CuttingRelay(object):
         self._max_cuts = max_cuts
         self._span = span if isinstance(span, dict) else {UPSTREAM: span, DOWNSTREAM: span}
         self._probability = probability
-        self._rate = rate
+        #: bytes per second each direction of a connection moves at most (None: no limit)
+        self.rate = rate
         self._lock = threading.Lock()
         self._sockets = set()
         self._listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -127,12 +128,13 @@ class CuttingRelay(object):
         """Copy ``source`` to ``sink``; after ``limit`` bytes, cut both connections."""
         moved = 0
         started = time.monotonic()
-        buffer = bytearray(64 * 1024 if self._rate else 256 * 1024)
+        buffer = bytearray(64 * 1024)
         view = memoryview(buffer)
         try:
             while True:
-                if self._rate:
-                    time.sleep(max(0.0, started + moved / self._rate - time.monotonic()))
+                rate = self.rate
+                if rate:
+                    time.sleep(max(0.0, started + moved / rate - time.monotonic()))
                 wanted = len(buffer) if limit is None else min(len(buffer), limit - moved)
                 if wanted <= 0:
                     with self._lock:

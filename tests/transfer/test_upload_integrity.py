@@ -319,3 +319,38 @@ def test_uploads_resume_only_once_a_lagging_server_stopped_appending(
     # It went on from all the server held once settled: more than the 2 MiB it held
     # at the moment of the cut.
     assert int(performs[1].headers['Content-Length']) <= len(content) - 3 * MiB
+
+
+@pytest.mark.parametrize('claimed', ['more than the file', 'less than before'])
+def test_a_partial_the_server_holds_wrongly_is_abandoned_for_a_fresh_token(
+        midas_server, client, tmp_path, quick_settle, monkeypatch, claimed):
+    content = os.urandom(6 * MiB)
+    write_tree(str(tmp_path), {'scan.bin': content})
+    midas_server.faults.cut_request(3 * MiB, method='midas.upload.perform')
+    midas_server.faults.cut_request(2 * MiB, method='midas.upload.perform')
+    real_offset = type(client.communicator.drivers[0]).get_upload_offset
+    answers = []
+
+    # No server of ours misbehaves so: what a broken one could answer, after the first cut
+    # (more than the file holds) or the second (less than it said before).
+    def offset(driver, upload_token):
+        held = real_offset(driver, upload_token)
+        answers.append(held)
+        if claimed == 'more than the file' and len(answers) <= 2:
+            return len(content) + 1
+        if claimed == 'less than before' and 2 < len(answers) <= 4:
+            return 1024
+        return held
+
+    monkeypatch.setattr(type(client.communicator.drivers[0]), 'get_upload_offset', offset)
+
+    client.upload(str(tmp_path / 'scan.bin'))
+
+    holds_exactly(midas_server, _private_id(client), {'scan.bin': content})
+    tokens = calls_of(midas_server, 'midas.upload.generatetoken')
+    assert len(tokens) == 2  # the second a fresh one, its upload from byte 0
+    # More than the file: the fresh upload was cut after 2 MiB and resumed from there.
+    # Less than before: the fresh upload sent the whole file at once.
+    last = calls_of(midas_server, 'midas.upload.perform')[-1]
+    assert int(last.headers['Content-Length']) == {
+        'more than the file': len(content) - 2 * MiB, 'less than before': len(content)}[claimed]

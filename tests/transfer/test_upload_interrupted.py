@@ -11,7 +11,11 @@ import pytest
 
 from pydas.serverpaths import resolve_destination
 
+from cutting_relay import UPSTREAM, CuttingRelay
+
+from .downloads import cli_environment
 from .helpers import holds_exactly, write_tree
+from .test_download_interrupt import STOP_LIMIT, interrupt, wait_for
 
 MiB = 1024 * 1024
 SIZE = 48 * MiB
@@ -83,3 +87,31 @@ def test_an_upload_stopped_mid_file_is_completed_by_the_next_run(
         print('\n{0}: stopped {1:.2f} s after the signal; the re-run sent {2} of {3} '
               'bytes'.format(signal.Signals(how).name, stopped_after,
                              result.bytes_transferred, SIZE))
+
+
+def test_the_cli_stops_an_upload_within_two_seconds_exit_130_and_the_rerun_resumes(
+        midas_server, ada, client, big_file, tmp_path):
+    path, content = big_file
+    with CuttingRelay(midas_server.url, rate=8 * MiB) as slow_link:
+        run = subprocess.Popen(
+            [sys.executable, '-m', 'pydas.cli', 'upload', str(path), '--quiet'],
+            env=cli_environment(slow_link, ada), stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        wait_for(lambda: slow_link.moved[UPSTREAM] > 8 * MiB, 'the upload to get going')
+        stopped_after = interrupt(run)
+        stdout, stderr = run.communicate()
+
+        assert run.returncode == 130, stderr
+        assert stopped_after < STOP_LIMIT
+        assert 'Uploaded 0 files (0 B)' in stdout and 'pydas: interrupted' in stderr
+
+        # The same server (URL) again, now at full speed.
+        slow_link.rate = None
+        again = subprocess.run(
+            [sys.executable, '-m', 'pydas.cli', 'upload', str(path), '--quiet'],
+            env=cli_environment(slow_link, ada), stdin=subprocess.DEVNULL, capture_output=True,
+            text=True, timeout=60)
+
+    assert again.returncode == 0, again.stderr
+    assert 'Uploaded 1 file (50.3 MB)' in again.stdout and '1 of them resumed' in again.stdout
+    holds_exactly(midas_server, resolve_destination(client, 'Private'), {'big.bin': content})
