@@ -354,3 +354,16 @@ def test_a_partial_the_server_holds_wrongly_is_abandoned_for_a_fresh_token(
     last = calls_of(midas_server, 'midas.upload.perform')[-1]
     assert int(last.headers['Content-Length']) == {
         'more than the file': len(content) - 2 * MiB, 'less than before': len(content)}[claimed]
+
+
+def test_a_finished_upload_leaves_nothing_for_a_later_run_to_go_on_with(
+        midas_server, client, tmp_path):
+    write_tree(str(tmp_path), {'a.txt': b'same content', 'b.txt': b'same content'})
+    client.upload(str(tmp_path / 'a.txt'))
+    client.upload(str(tmp_path / 'b.txt'))  # found on the server: not sent
+
+    client.upload(str(tmp_path / 'b.txt'))
+
+    # Without reuse_existing, a new item each time, as in the original.
+    names = sorted(stored_items(midas_server, _private_id(client)))
+    assert names == ['a.txt', 'b.txt', 'b.txt (1)']
