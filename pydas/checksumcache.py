@@ -19,7 +19,7 @@ import re
 import stat
 import time
 
-from pydas import statedb
+from pydas import statedb, userdirs
 from pydas.checksums import md5_state
 
 #: Entries kept at most; beyond, the least recently used tenth goes.
@@ -62,7 +62,7 @@ class ChecksumCache(statedb.LocalDatabase):
     Safe to use from several threads and processes at once.
 
     :param path: the database file; by default ``checksums.sqlite`` in
-        :func:`pydas.statedb.user_cache_dir`
+        :func:`pydas.userdirs.user_cache_dir`
     :type path: string or None
     :param enabled: False for a cache that finds and keeps nothing (and touches no
         file); None to follow ``PYDAS_CHECKSUM_CACHE``
@@ -74,7 +74,7 @@ class ChecksumCache(statedb.LocalDatabase):
     :type max_entries: int
     """
 
-    directory = staticmethod(statedb.user_cache_dir)
+    directory = staticmethod(userdirs.user_cache_dir)
     file_name = 'checksums.sqlite'
     environment_variable = 'PYDAS_CHECKSUM_CACHE'
     purpose = 'checksum cache'

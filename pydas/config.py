@@ -11,11 +11,12 @@ import json
 import os
 import tempfile
 
+from pydas import userdirs
+
 #: The settings a config file may hold, in the order they are written.
 KEYS = ('url', 'email', 'api_key')
 
 FILE_MODE = 0o600
-DIR_MODE = 0o700
 
 
 def config_path():
@@ -24,9 +25,7 @@ def config_path():
     :returns: absolute path of ``pydas/config.json`` in the user's config directory
     :rtype: string
     """
-    base = os.environ.get('XDG_CONFIG_HOME') or os.path.join(
-        os.path.expanduser('~'), '.config')
-    return os.path.join(os.path.abspath(base), 'pydas', 'config.json')
+    return os.path.join(userdirs.user_config_dir(), 'config.json')
 
 
 def load():
@@ -61,8 +60,8 @@ def save(settings):
     """
     path = config_path()
     directory = os.path.dirname(path)
-    _make_private_directories(directory)
-    os.chmod(directory, DIR_MODE)
+    userdirs.make_private_dirs(directory)
+    os.chmod(directory, userdirs.DIR_MODE)  # an existing one may be wider
     content = {key: settings[key] for key in KEYS if settings.get(key)}
     # mkstemp creates the file with O_EXCL and mode 0600.
     descriptor, temporary = tempfile.mkstemp(prefix='.config-', dir=directory)
@@ -77,27 +76,6 @@ def save(settings):
         os.unlink(temporary)
         raise
     return path
-
-
-def _make_private_directories(directory):
-    """Create ``directory`` and its missing parents with mode 0700, whatever the umask.
-
-    (``os.makedirs`` gives the parents it creates the umask's mode, 0777 under umask 000.)
-    Existing directories are left as they are.
-    """
-    missing = []
-    while not os.path.isdir(directory):
-        missing.append(directory)
-        parent = os.path.dirname(directory)
-        if parent == directory:
-            break
-        directory = parent
-    for created in reversed(missing):
-        try:
-            os.mkdir(created, DIR_MODE)
-        except FileExistsError:  # made meanwhile by another process: left as it is
-            continue
-        os.chmod(created, DIR_MODE)  # the umask may have narrowed it
 
 
 def forget():

@@ -11,7 +11,8 @@ nothing and writes are dropped, after one warning on the ``pydas`` logger
 naming the file and the reason. A transfer never fails because of it.
 
 The databases live in the directories of the XDG base directory specification:
-:func:`user_cache_dir` for what can be rebuilt, :func:`user_state_dir` for
+:func:`pydas.userdirs.user_cache_dir` for what can be rebuilt,
+:func:`pydas.userdirs.user_state_dir` for
 what cannot.
 """
 
@@ -22,13 +23,14 @@ import stat
 import threading
 import weakref
 
+from pydas import userdirs
+
 logger = logging.getLogger('pydas')
 
 #: Seconds a statement waits for a lock another connection holds before the database is
 #: disabled (pydas's own statements hold locks for microseconds).
 BUSY_TIMEOUT = 5.0
 
-DIR_MODE = 0o700
 FILE_MODE = 0o600
 
 #: Values of an environment variable such as ``PYDAS_CHECKSUM_CACHE`` that turn a database off.
@@ -44,32 +46,6 @@ _disabled_lock = threading.Lock()
 # parent's locks, so the child keeps them, unused, in _inherited_connections.
 _open_databases = weakref.WeakSet()
 _inherited_connections = []
-
-
-def _xdg_dir(variable, default):
-    # The XDG specification says to ignore a relative path in these variables.
-    base = os.environ.get(variable, '')
-    if not os.path.isabs(base):
-        base = os.path.join(os.path.expanduser('~'), default)
-    return os.path.join(base, 'pydas')
-
-
-def user_cache_dir():
-    """Return pydas's directory for data it can rebuild (it may not exist yet).
-
-    :returns: ``$XDG_CACHE_HOME/pydas``, by default ``~/.cache/pydas``
-    :rtype: string
-    """
-    return _xdg_dir('XDG_CACHE_HOME', '.cache')
-
-
-def user_state_dir():
-    """Return pydas's directory for data that outlives a run (it may not exist yet).
-
-    :returns: ``$XDG_STATE_HOME/pydas``, by default ``~/.local/state/pydas``
-    :rtype: string
-    """
-    return _xdg_dir('XDG_STATE_HOME', os.path.join('.local', 'state'))
 
 
 def disabled_by_environment(variable):
@@ -94,33 +70,6 @@ def path_key(path):
     :rtype: bytes
     """
     return os.fsencode(os.path.abspath(os.fspath(path)))
-
-
-def make_private_dirs(directory):
-    """Create ``directory`` and its missing parents, each with mode 0700 whatever the umask.
-
-    Directories that exist already are left as they are.
-
-    :param directory: absolute path of the directory
-    :type directory: string
-    :raises OSError: if a directory cannot be created (a parent is a file, no permission)
-    """
-    missing = []
-    while not os.path.lexists(directory):
-        missing.append(directory)
-        parent = os.path.dirname(directory)
-        if parent == directory:
-            break
-        directory = parent
-    for path in reversed(missing):
-        try:
-            os.mkdir(path, DIR_MODE)
-        except FileExistsError:
-            if not os.path.isdir(path):
-                raise
-            continue
-        # The umask can only narrow the mode; a narrower one would lock the user out.
-        os.chmod(path, DIR_MODE)
 
 
 def _create_private_file(path):
@@ -216,7 +165,7 @@ class StateDB(object):
             return self._connection
         connection = None
         try:
-            make_private_dirs(os.path.dirname(self.path))
+            userdirs.make_private_dirs(os.path.dirname(self.path))
             _create_private_file(self.path)
             # Autocommit (isolation_level=None): no transaction is left open between calls.
             connection = sqlite3.connect(self.path, timeout=self._busy_timeout,
@@ -276,7 +225,7 @@ class LocalDatabase(object):
     """
 
     #: Function returning the directory of the database by default.
-    directory = staticmethod(user_cache_dir)
+    directory = staticmethod(userdirs.user_cache_dir)
     file_name = None
     environment_variable = None
     purpose = None

@@ -16,7 +16,7 @@ whoever holds it write into the item; no token is ever logged.
 
 import time
 
-from pydas import statedb
+from pydas import statedb, userdirs
 
 #: Seconds after which an unfinished upload is no longer resumed (7 days).
 MAX_AGE = 7 * 24 * 3600
@@ -39,7 +39,7 @@ class UploadState(statedb.LocalDatabase):
     """The unfinished uploads of this user, safe to use from several threads and processes.
 
     :param path: the database file; by default ``uploads.sqlite`` in
-        :func:`pydas.statedb.user_state_dir`
+        :func:`pydas.userdirs.user_state_dir`
     :type path: string or None
     :param enabled: False to remember nothing (and touch no file); None to follow
         ``PYDAS_UPLOAD_STATE``
@@ -49,7 +49,7 @@ class UploadState(statedb.LocalDatabase):
     :type busy_timeout: float
     """
 
-    directory = staticmethod(statedb.user_state_dir)
+    directory = staticmethod(userdirs.user_state_dir)
     file_name = 'uploads.sqlite'
     environment_variable = 'PYDAS_UPLOAD_STATE'
     purpose = 'upload state'

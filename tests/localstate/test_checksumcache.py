@@ -12,7 +12,7 @@ import types
 
 import pytest
 
-from pydas import checksumcache, statedb
+from pydas import checksumcache, userdirs
 from pydas.checksumcache import ChecksumCache, file_md5_cached
 
 CONTENT = b'archived series\n' * 4096
@@ -54,7 +54,7 @@ def test_second_hash_of_an_unchanged_file_reads_nothing(make_file, reads):
     assert file_md5_cached(path, cache) == (CONTENT_MD5, len(CONTENT))
     assert file_md5_cached(path, cache) == (CONTENT_MD5, len(CONTENT))
     assert reads == [path]
-    assert cache.path == os.path.join(statedb.user_cache_dir(), 'checksums.sqlite')
+    assert cache.path == os.path.join(userdirs.user_cache_dir(), 'checksums.sqlite')
     assert rows(cache) == [(os.fsencode(path), CONTENT_MD5)]
 
 
@@ -197,7 +197,7 @@ def test_environment_variable_turns_it_off(make_file, reads, monkeypatch, value)
         assert file_md5_cached(path, cache) == file_md5_cached(path, cache)
     assert len(reads) == 4
     assert not checksumcache.default_cache().enabled
-    assert not os.path.exists(statedb.user_cache_dir())
+    assert not os.path.exists(userdirs.user_cache_dir())
     assert ChecksumCache(enabled=True).enabled
 
 
@@ -251,7 +251,7 @@ def assert_falls_back(path, cache, reads, pydas_warnings, reason):
 def test_corrupt_cache_file(make_file, reads, pydas_warnings):
     path = make_file('a.bin', CONTENT)
     cache = ChecksumCache()
-    statedb.make_private_dirs(os.path.dirname(cache.path))
+    userdirs.make_private_dirs(os.path.dirname(cache.path))
     with open(cache.path, 'wb') as stream:
         stream.write(os.urandom(8192))
     assert_falls_back(path, cache, reads, pydas_warnings, 'not a database')

@@ -6,7 +6,7 @@ import sqlite3
 
 import pytest
 
-from pydas import statedb
+from pydas import statedb, userdirs
 from pydas.checksumcache import ChecksumCache
 from pydas.uploadstate import UploadState
 
@@ -20,16 +20,16 @@ def mode(path):
 def test_directories_follow_xdg(monkeypatch, tmp_path):
     monkeypatch.setenv('XDG_CACHE_HOME', str(tmp_path / 'c'))
     monkeypatch.setenv('XDG_STATE_HOME', str(tmp_path / 's'))
-    assert statedb.user_cache_dir() == str(tmp_path / 'c' / 'pydas')
-    assert statedb.user_state_dir() == str(tmp_path / 's' / 'pydas')
+    assert userdirs.user_cache_dir() == str(tmp_path / 'c' / 'pydas')
+    assert userdirs.user_state_dir() == str(tmp_path / 's' / 'pydas')
     monkeypatch.setenv('HOME', str(tmp_path / 'home'))
     # Unset, empty or relative: the defaults of the XDG specification.
     monkeypatch.delenv('XDG_CACHE_HOME')
     monkeypatch.setenv('XDG_STATE_HOME', 'relative/state')
-    assert statedb.user_cache_dir() == str(tmp_path / 'home' / '.cache' / 'pydas')
-    assert statedb.user_state_dir() == str(tmp_path / 'home' / '.local' / 'state' / 'pydas')
+    assert userdirs.user_cache_dir() == str(tmp_path / 'home' / '.cache' / 'pydas')
+    assert userdirs.user_state_dir() == str(tmp_path / 'home' / '.local' / 'state' / 'pydas')
     monkeypatch.setenv('XDG_CACHE_HOME', '')
-    assert statedb.user_cache_dir() == str(tmp_path / 'home' / '.cache' / 'pydas')
+    assert userdirs.user_cache_dir() == str(tmp_path / 'home' / '.cache' / 'pydas')
 
 
 @pytest.mark.parametrize('umask', [0o000, 0o022, 0o277])

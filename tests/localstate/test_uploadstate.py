@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from pydas import statedb, uploadstate
+from pydas import uploadstate, userdirs
 from pydas.uploadstate import UploadState
 
 SERVER = 'http://127.0.0.1:8080/midas'
@@ -27,7 +27,7 @@ def test_round_trip_in_the_users_state_directory(tmp_path):
     # Another object (another run) finds it; the trailing slash of a URL does not matter.
     state = UploadState()
     assert state.recall(SERVER + '/', path, **FILE) == (42, TOKEN)
-    assert state.path == os.path.join(statedb.user_state_dir(), 'uploads.sqlite')
+    assert state.path == os.path.join(userdirs.user_state_dir(), 'uploads.sqlite')
     assert stat.S_IMODE(os.stat(state.path).st_mode) == 0o600
     state.remember(SERVER, path, item_id='43', upload_token=TOKEN + 'b', **FILE)
     assert state.recall(SERVER, path, **FILE) == ('43', TOKEN + 'b')
@@ -92,7 +92,7 @@ def test_environment_variable_turns_it_off(tmp_path, monkeypatch, value):
         state.remember(SERVER, tmp_path / 'f', item_id=1, upload_token=TOKEN, **FILE)
         assert state.recall(SERVER, tmp_path / 'f', **FILE) is None
         assert not state.enabled
-    assert not os.path.exists(statedb.user_state_dir())
+    assert not os.path.exists(userdirs.user_state_dir())
     monkeypatch.setenv('PYDAS_UPLOAD_STATE', 'on')
     monkeypatch.setenv('PYDAS_CHECKSUM_CACHE', 'off')
     assert uploadstate.default_state().enabled
