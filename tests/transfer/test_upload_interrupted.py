@@ -90,7 +90,7 @@ def test_an_upload_stopped_mid_file_is_completed_by_the_next_run(
 
 
 def test_the_cli_stops_an_upload_within_two_seconds_exit_130_and_the_rerun_resumes(
-        midas_server, ada, client, big_file, tmp_path):
+        midas_server, ada, client, big_file, tmp_path, capsys):
     path, content = big_file
     with CuttingRelay(midas_server.url, rate=8 * MiB) as slow_link:
         run = subprocess.Popen(
@@ -115,3 +115,5 @@ def test_the_cli_stops_an_upload_within_two_seconds_exit_130_and_the_rerun_resum
     assert again.returncode == 0, again.stderr
     assert 'Uploaded 1 file (50.3 MB)' in again.stdout and '1 of them resumed' in again.stdout
     holds_exactly(midas_server, resolve_destination(client, 'Private'), {'big.bin': content})
+    with capsys.disabled():
+        print('\npydas upload stopped {0:.2f} s after SIGINT'.format(stopped_after))
