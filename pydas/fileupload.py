@@ -26,8 +26,8 @@ import os
 import time
 
 from pydas.checksumcache import file_md5_cached
-from pydas.exceptions import (IncompleteTransfer, InvalidUploadToken, LocalFileChanged,
-                              UploadFailed)
+from pydas.exceptions import (IncompleteTransfer, InvalidPolicy, InvalidUploadToken,
+                              LocalFileChanged, UploadFailed)
 from pydas.transfer import FileMeter, retried_call, retrying
 
 logger = logging.getLogger('pydas')
@@ -157,7 +157,17 @@ class FileUpload(object):
                 if attempt == self._context.attempts:
                     raise
                 logger.warning('%s: %s; sending it again', path, error)
-                self._known = None
+                self._start_afresh()
+
+    def _start_afresh(self):
+        """Forget all about the attempt before: the content, its token, its partial."""
+        self._known = None
+        self._token = None
+        self._held = 0
+        self._resumed = False
+        self._completed = False
+        self._meter.seek(0)
+        self._states.forget(self._communicator.url, self._file.path)
 
     def _upload(self):
         self._state, self._checksum = self._known or hash_file(self._file.path,
@@ -373,8 +383,19 @@ class FileUpload(object):
             self._context.result.unchanged.append(self._file.path)
 
     def _delete(self, bitstream):
+        """Delete a bitstream this upload added that does not hold the file.
+
+        :raises pydas.exceptions.IncompleteTransfer: if the server refuses (deleting takes
+            admin rights on the item, which writing does not)
+        """
         logger.warning('%s: deleting bitstream %s of %s bytes, MD5 %s, which does not hold '
                        'the file', self._file.path, bitstream['bitstream_id'],
                        bitstream['sizebytes'], bitstream['checksum'])
-        self._api(lambda token: self._communicator.delete_bitstream(
-            token, bitstream['bitstream_id']))
+        try:
+            self._api(lambda token: self._communicator.delete_bitstream(
+                token, bitstream['bitstream_id']))
+        except InvalidPolicy as error:
+            raise IncompleteTransfer(
+                '{0}: the server stored a bitstream ({1}) that does not hold the file, and '
+                'refused to delete it: {2}'.format(self._file.path, bitstream['bitstream_id'],
+                                                   error)) from error
