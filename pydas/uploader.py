@@ -29,7 +29,7 @@ from pydas.serverpaths import resolve_destination
 from pydas.transfer import (
     DEFAULT_ATTEMPTS, DEFAULT_JOBS, Countdown, ProgressMeter, Skipped, TaskRunner,
     TransferResult, check_attempts, finish, interruptible, is_retryable, retry_pause,
-    retrying)
+    retrying, server_pushed_back)
 
 logger = logging.getLogger('pydas')
 
@@ -91,7 +91,7 @@ def upload_files(client, file_pattern, destination='Private', leaf_folders_as_it
     :type leaf_folders_as_items: bool
     :param reuse_existing: reuse folders and items of the same name
     :type reuse_existing: bool
-    :param jobs: files sent at once
+    :param jobs: files sent at once at most (see :class:`pydas.transfer.Pace`)
     :type jobs: int
     :param progress: (optional) called with a :class:`pydas.transfer.Progress`
     :type progress: None | callable
@@ -386,6 +386,7 @@ class _Uploader(object):
             except Exception as error:
                 if not is_retryable(error) or attempt == self.attempts:
                     raise
+                server_pushed_back()
                 logger.warning('%s: %s; checking what the server did', path, error)
             self.stop.sleep(retry_pause(attempt))
             found = find_created()
