@@ -120,8 +120,8 @@ class Setup(object):
         return (self.api.create_folder(self.token, name, self.private_id),
                 '%s/Private/%s' % (self.user_path, name))
 
-    def curl_upload(self, path, folder_id):
-        name = os.path.basename(path)
+    def curl_upload(self, path, folder_id, name=None):
+        name = name or os.path.basename(path)
         item_id = self.api.call('midas.item.create', token=self.token, name=name,
                                 parentid=folder_id)['item_id']
         upload_token = self.api.call('midas.upload.generatetoken', token=self.token,
@@ -164,7 +164,7 @@ def bench_big(server, work_dir, args, summary):
         # curl and md5sum, the same work done by the standard tools
         stamp(source, 'curl %d' % run)
         figures['md5sum up'] = md5sum(source)[:2]
-        seconds, cpu, item_id = setup.curl_upload(source, folder_id)
+        seconds, cpu, item_id = setup.curl_upload(source, folder_id, 'curl.bin')
         figures['curl up'] = (seconds, cpu)
         seconds, cpu = common.curl_download(server.url, setup.token,
                                             setup.bitstream(item_id)['bitstream_id'], received)
@@ -180,7 +180,8 @@ def bench_big(server, work_dir, args, summary):
         bitstream = setup.bitstream(item_id)
         down = run_child(env, 'driver-download', *setup.credentials,
                          bitstream['bitstream_id'], received)
-        verified = bitstream['checksum'] == md5 and file_md5(received)[0] == md5
+        verified = check('driver upload', bitstream['checksum'], md5)
+        verified = check('driver download', file_md5(received)[0], md5) and verified
         os.remove(received)
         figures['driver up'], figures['driver down'] = up, down
         # pydas.upload / pydas.download with default settings
@@ -190,7 +191,8 @@ def bench_big(server, work_dir, args, summary):
         target = os.path.join(work_dir, 'api_out')
         down = run_child(env, 'api-download', *setup.credentials,
                          folder_path + '/big.bin', target, 'default')
-        verified = verified and file_md5(os.path.join(target, 'big.bin'))[0] == md5
+        verified = check('pydas.download', file_md5(os.path.join(target, 'big.bin'))[0],
+                         md5) and verified
         shutil.rmtree(target)
         figures['api up'], figures['api down'] = up, down
         # eight files: md5sum + curl one after the other, then one pydas.upload
@@ -210,8 +212,11 @@ def bench_big(server, work_dir, args, summary):
             checksums[os.path.basename(path)] = md5sum(path)[2]
         figures['many api'] = run_child(env, 'api-upload', *setup.credentials, many_dir,
                                         many_path, 'default')
-        verified = verified and verify_folder(setup, many_id, 'many', checksums)
+        verified = check('pydas.upload of 8 files', verify_folder(setup, many_id, 'many'),
+                         checksums) and verified
         figures['verified'] = verified
+        if not verified:
+            print('  run %d: bytes NOT verified' % (run + 1))
         runs.append(figures)
         print('  run %d: %s' % (run + 1, ', '.join(
             '%s %.2f s' % (key, value[0] if isinstance(value, tuple) else value['seconds'])
@@ -219,15 +224,19 @@ def bench_big(server, work_dir, args, summary):
     report_big(runs, size, summary)
 
 
-def verify_folder(setup, parent_id, name, checksums):
-    """Whether the server folder ``name`` in ``parent_id`` holds one item per file, of
-    that MD5."""
+def check(what, found, expected):
+    if found != expected:
+        print('  %s: found %r, expected %r' % (what, found, expected))
+    return found == expected
+
+
+def verify_folder(setup, parent_id, name):
+    """Item name -> MD5 of the items of the server folder ``name`` in ``parent_id``."""
     children = setup.api.call('midas.folder.children', token=setup.token, id=parent_id)
     folder_id = next(folder['folder_id'] for folder in children['folders']
                      if folder['name'] == name)
     items = setup.api.call('midas.folder.children', token=setup.token, id=folder_id)['items']
-    held = dict((item['name'], setup.bitstream(item['item_id'])['checksum']) for item in items)
-    return held == checksums
+    return dict((item['name'], setup.bitstream(item['item_id'])['checksum']) for item in items)
 
 
 def median_pair(runs, key):

@@ -31,11 +31,15 @@ STARTING_JOBS = 4
 SHORT_TASK = 1.0
 
 #: A short task taking at most this times the fastest so far counts as the server keeping up.
-FLAT_FACTOR = 2.0
+FLAT_FACTOR = 3.0
 
 #: A short task taking more than this times the fastest so far counts as a server falling
 #: behind.
-SLOW_FACTOR = 4.0
+SLOW_FACTOR = 6.0
+
+#: Tasks at once added per short task that came back in time: the concurrency triples
+#: from one round of tasks to the next, as long as the server keeps up.
+PACE_STEP = 2
 
 #: Seconds of jitter (scheduling on a busy host) either comparison tolerates.
 PACE_JITTER = 0.01
@@ -266,8 +270,8 @@ def retrying(operation, attempts, path, resume=None, position=None, stop=None):
 class Pace(object):
     """How many tasks a :class:`TaskRunner` runs at once.
 
-    It starts at :data:`STARTING_JOBS` and takes one more for every short task
-    that came back about as fast as the fastest so far (while the server's
+    It starts at :data:`STARTING_JOBS` and takes :data:`PACE_STEP` more for every
+    short task that came back about as fast as the fastest so far (while the server's
     answer times stay flat, as over a link where round trips, not the server,
     bound the time), one fewer for a short task much slower than that (a
     server falling behind), and halves when the server pushes back (an HTTP
@@ -292,7 +296,7 @@ class Pace(object):
             if self._fastest is None or seconds < self._fastest:
                 self._fastest = seconds
             if seconds <= self._fastest * FLAT_FACTOR + PACE_JITTER:
-                self.limit = min(self.cap, self.limit + 1)
+                self.limit = min(self.cap, self.limit + PACE_STEP)
             elif seconds > self._fastest * SLOW_FACTOR + PACE_JITTER:
                 self.limit = max(1, self.limit - 1)
 

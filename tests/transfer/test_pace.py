@@ -4,12 +4,13 @@ import threading
 
 from pydas.exceptions import UploadFailed
 from pydas.transfer import (
-    PACE_JITTER, SHORT_TASK, STARTING_JOBS, Pace, TaskRunner, TransferResult, retrying)
+    PACE_JITTER, PACE_STEP, SHORT_TASK, SLOW_FACTOR, STARTING_JOBS, Pace, TaskRunner,
+    TransferResult, retrying)
 
 from tests.transfer.helpers import write_tree
 
 
-def test_pace_grows_by_one_per_flat_short_task_up_to_the_cap():
+def test_pace_grows_per_flat_short_task_up_to_the_cap():
     pace = Pace(cap=7)
     assert pace.limit == STARTING_JOBS
     for _ in range(10):
@@ -22,15 +23,15 @@ def test_pace_starts_at_the_cap_when_jobs_is_smaller():
 
 
 def test_pace_shrinks_when_short_tasks_get_much_slower():
-    pace = Pace(cap=32)
+    pace = Pace(cap=64)
     for _ in range(8):
         pace.finished(0.05)
-    assert pace.limit == STARTING_JOBS + 8
-    pace.finished(0.15)  # 3x the fastest: not flat, not slow yet
-    assert pace.limit == STARTING_JOBS + 8
+    assert pace.limit == STARTING_JOBS + 8 * PACE_STEP
+    pace.finished(0.05 * (SLOW_FACTOR - 1))  # not flat, not slow yet
+    assert pace.limit == STARTING_JOBS + 8 * PACE_STEP
     for _ in range(3):
-        pace.finished(0.05 * 4 + PACE_JITTER + 0.01)
-    assert pace.limit == STARTING_JOBS + 5
+        pace.finished(0.05 * SLOW_FACTOR + PACE_JITTER + 0.01)
+    assert pace.limit == STARTING_JOBS + 8 * PACE_STEP - 3
 
 
 def test_pace_leaves_long_tasks_out():
@@ -41,11 +42,11 @@ def test_pace_leaves_long_tasks_out():
 
 
 def test_pace_halves_on_pushback_and_never_goes_below_one():
-    pace = Pace(cap=32)
+    pace = Pace(cap=64)
     for _ in range(12):
         pace.finished(0.02)
     pace.pushed_back()
-    assert pace.limit == (STARTING_JOBS + 12) // 2
+    assert pace.limit == (STARTING_JOBS + 12 * PACE_STEP) // 2
     for _ in range(10):
         pace.pushed_back()
     assert pace.limit == 1
@@ -122,7 +123,7 @@ def test_retryable_errors_in_tasks_halve_the_pace():
         runner.pace.limit = 16
         runner.submit('f', fails_once_then_works)
     assert not result.failed and len(calls) == 2
-    assert runner.pace.limit == 16 // 2 + 1
+    assert runner.pace.limit == 16 // 2 + PACE_STEP
     with TaskRunner(32, result) as runner:
         runner.pace.limit = 16
         runner.submit('g', fails)
