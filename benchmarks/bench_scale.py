@@ -164,10 +164,12 @@ def bench_big(server, work_dir, args, summary):
         # curl and md5sum, the same work done by the standard tools
         stamp(source, 'curl %d' % run)
         figures['md5sum up'] = md5sum(source)[:2]
-        seconds, cpu, item_id = setup.curl_upload(source, folder_id, 'curl.bin')
+        with server_cpu(server, figures, 'curl up'):
+            seconds, cpu, item_id = setup.curl_upload(source, folder_id, 'curl.bin')
         figures['curl up'] = (seconds, cpu)
-        seconds, cpu = common.curl_download(server.url, setup.token,
-                                            setup.bitstream(item_id)['bitstream_id'], received)
+        bitstream_id = setup.bitstream(item_id)['bitstream_id']
+        with server_cpu(server, figures, 'curl down'):
+            seconds, cpu = common.curl_download(server.url, setup.token, bitstream_id, received)
         figures['curl down'] = (seconds, cpu)
         figures['md5sum down'] = md5sum(received)[:2]
         os.remove(received)
@@ -176,10 +178,12 @@ def bench_big(server, work_dir, args, summary):
         _, _, md5 = md5sum(source)
         item_id = setup.api.call('midas.item.create', token=setup.token, name='driver.bin',
                                  parentid=folder_id)['item_id']
-        up = run_child(env, 'driver-upload', *setup.credentials, source, item_id)
+        with server_cpu(server, figures, 'driver up'):
+            up = run_child(env, 'driver-upload', *setup.credentials, source, item_id)
         bitstream = setup.bitstream(item_id)
-        down = run_child(env, 'driver-download', *setup.credentials,
-                         bitstream['bitstream_id'], received)
+        with server_cpu(server, figures, 'driver down'):
+            down = run_child(env, 'driver-download', *setup.credentials,
+                             bitstream['bitstream_id'], received)
         verified = check('driver upload', bitstream['checksum'], md5)
         verified = check('driver download', file_md5(received)[0], md5) and verified
         os.remove(received)
@@ -187,10 +191,13 @@ def bench_big(server, work_dir, args, summary):
         # pydas.upload / pydas.download with default settings
         stamp(source, 'api %d' % run)
         _, _, md5 = md5sum(source)
-        up = run_child(env, 'api-upload', *setup.credentials, source, folder_path, 'default')
+        with server_cpu(server, figures, 'api up'):
+            up = run_child(env, 'api-upload', *setup.credentials, source, folder_path,
+                           'default')
         target = os.path.join(work_dir, 'api_out')
-        down = run_child(env, 'api-download', *setup.credentials,
-                         folder_path + '/big.bin', target, 'default')
+        with server_cpu(server, figures, 'api down'):
+            down = run_child(env, 'api-download', *setup.credentials,
+                             folder_path + '/big.bin', target, 'default')
         verified = check('pydas.download', file_md5(os.path.join(target, 'big.bin'))[0],
                          md5) and verified
         shutil.rmtree(target)
@@ -202,7 +209,8 @@ def bench_big(server, work_dir, args, summary):
             stamp(path, 'curl %d' % run)
             seconds, cpu, _ = md5sum(path)
             hashed, hashed_cpu = hashed + seconds, hashed_cpu + cpu
-            seconds, cpu, _ = setup.curl_upload(path, many_id)
+            with server_cpu(server, figures, 'many curl'):
+                seconds, cpu, _ = setup.curl_upload(path, many_id)
             sent, sent_cpu = sent + seconds, sent_cpu + cpu
         figures['many md5sum'] = (hashed, hashed_cpu)
         figures['many curl'] = (sent, sent_cpu)
@@ -210,8 +218,9 @@ def bench_big(server, work_dir, args, summary):
         for path in many:
             stamp(path, 'api %d' % run)
             checksums[os.path.basename(path)] = md5sum(path)[2]
-        figures['many api'] = run_child(env, 'api-upload', *setup.credentials, many_dir,
-                                        many_path, 'default')
+        with server_cpu(server, figures, 'many api'):
+            figures['many api'] = run_child(env, 'api-upload', *setup.credentials, many_dir,
+                                            many_path, 'default')
         verified = check('pydas.upload of 8 files', verify_folder(setup, many_id, 'many'),
                          checksums) and verified
         figures['verified'] = verified
@@ -220,7 +229,8 @@ def bench_big(server, work_dir, args, summary):
         runs.append(figures)
         print('  run %d: %s' % (run + 1, ', '.join(
             '%s %.2f s' % (key, value[0] if isinstance(value, tuple) else value['seconds'])
-            for key, value in sorted(figures.items()) if key != 'verified')), flush=True)
+            for key, value in sorted(figures.items())
+            if key not in ('verified', 'server cpu'))), flush=True)
     report_big(runs, size, summary)
 
 
@@ -228,6 +238,15 @@ def check(what, found, expected):
     if found != expected:
         print('  %s: found %r, expected %r' % (what, found, expected))
     return found == expected
+
+
+@contextlib.contextmanager
+def server_cpu(server, figures, key):
+    """Add the server's CPU time over the ``with`` block to ``figures['server cpu'][key]``."""
+    start = common.process_cpu_seconds(server.pid)
+    yield
+    spent = figures.setdefault('server cpu', {})
+    spent[key] = spent.get(key, 0.0) + common.process_cpu_seconds(server.pid) - start
 
 
 def verify_folder(setup, parent_id, name):
@@ -293,6 +312,10 @@ def report_big(runs, size, summary):
     summary.add('8 x %d MiB limit max(hash, send)' % (mib // 4), '%.2f s' % api_many[0],
                 'max(%.2f s, %.2f s)' % (hashed[0], sent[0]), max(hashed[0], sent[0])
                 / api_many[0])
+    summary.add('server CPU (median)', ', '.join(
+        '%s %.2f s' % (key, common.statistics.median(run['server cpu'][key] for run in runs))
+        for key in ('curl up', 'driver up', 'api up', 'curl down', 'driver down', 'api down',
+                    'many curl', 'many api')))
     peak = max(run[key]['peak_mib'] for run in runs
                for key in ('driver up', 'driver down', 'api up', 'api down', 'many api'))
     summary.add('peak client RSS, big files', '%.0f MiB' % peak, '', None,
@@ -462,8 +485,9 @@ def make_certificate(work_dir):
 
 
 @contextlib.contextmanager
-def delayed_link(server, work_dir, rtt_ms, tls):
-    """Yield (url, verify) of ``server`` behind a delaying relay (and TLS)."""
+def delayed_link(server, work_dir, rtt_ms, tls, tls_max=None):
+    """Yield (url, verify) of ``server`` behind a delaying relay (and TLS, at most of
+    version ``tls_max`` when given)."""
     parts = urllib.parse.urlsplit(server.url)
     if not tls:
         with Relay(os.path.join(HERE, 'delay_proxy.py'), parts.hostname, parts.port,
@@ -471,8 +495,8 @@ def delayed_link(server, work_dir, rtt_ms, tls):
             yield 'http://127.0.0.1:%d' % delay.port, True
         return
     cert, key = make_certificate(work_dir)
-    with Relay(os.path.join(HERE, 'tls_relay.py'), parts.hostname, parts.port, cert,
-               key) as terminator, \
+    with Relay(os.path.join(HERE, 'tls_relay.py'), parts.hostname, parts.port, cert, key,
+               *([tls_max] if tls_max else [])) as terminator, \
             Relay(os.path.join(HERE, 'delay_proxy.py'), '127.0.0.1', terminator.port,
                   rtt_ms) as delay:
         yield 'https://127.0.0.1:%d' % delay.port, cert
@@ -490,11 +514,13 @@ class Linked(object):
 
 def bench_latency(server, work_dir, args, summary, label):
     common.section('latency-bound link%s: %d ms round trip%s, %d runs'
-                   % (label, args.delay_ms, ', TLS' if args.tls else '', args.runs))
+                   % (label, args.delay_ms, ', TLS %s' % (args.tls_max or '1.3')
+                      if args.tls else '', args.runs))
     from pydas.core import Communicator
     import pydas.api
 
-    with delayed_link(server, work_dir, args.delay_ms, args.tls) as (url, verify):
+    link = delayed_link(server, work_dir, args.delay_ms, args.tls, args.tls_max)
+    with link as (url, verify):
         linked = Linked(server, url)
         # The naive baseline (requests' module functions) checks the certificate this way.
         os.environ['REQUESTS_CA_BUNDLE'] = verify if verify is not True else ''
@@ -593,6 +619,7 @@ def parse_args(argv):
     parser.add_argument('--delay-ms', type=int, default=20, help='link round trip (20)')
     parser.add_argument('--no-tls', dest='tls', action='store_false',
                         help='the delayed link without TLS')
+    parser.add_argument('--tls-max', choices=('1.2',), help='TLS 1.2 at most on the link')
     args = parser.parse_args(argv)
     args.sections = [name for name in args.only.split(',') if name]
     unknown = set(args.sections) - set(SECTIONS)

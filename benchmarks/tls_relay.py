@@ -4,7 +4,9 @@ Put behind ``delay_proxy.py`` (client -> delay_proxy -> tls_relay -> server), th
 handshake crosses the delayed link as it would over a real one. Run by
 ``bench_scale.py`` as a child process::
 
-    python benchmarks/tls_relay.py TARGET_HOST TARGET_PORT CERT_FILE KEY_FILE
+    python benchmarks/tls_relay.py TARGET_HOST TARGET_PORT CERT_FILE KEY_FILE [1.2]
+
+With ``1.2`` it offers TLS 1.2 at most (a full handshake takes two round trips, not one).
 
 It prints the port it listens on as its first stdout line and relays until interrupted.
 """
@@ -67,6 +69,8 @@ async def serve(target, context):
 def main(argv):
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(argv[2], argv[3])
+    if argv[4:] == ['1.2']:
+        context.maximum_version = ssl.TLSVersion.TLSv1_2
     try:
         asyncio.run(serve((argv[0], int(argv[1])), context))
     except KeyboardInterrupt:
