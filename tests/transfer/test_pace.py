@@ -1,11 +1,16 @@
-"""The pace of transfers: concurrency that grows while the server keeps up, within jobs."""
+"""The pace of transfers (concurrency that grows while the server keeps up, within jobs),
+and the hashing of upload files ahead of their sending."""
 
 import threading
 
+import pytest
+
+from pydas.checksums import file_md5
 from pydas.exceptions import UploadFailed
 from pydas.transfer import (
-    PACE_JITTER, PACE_STEP, SHORT_TASK, SLOW_FACTOR, STARTING_JOBS, Pace, TaskRunner,
-    TransferResult, retrying)
+    PACE_JITTER, PACE_STEP, SHORT_TASK, SLOW_FACTOR, STARTING_JOBS, Pace, Stop, Stopped,
+    TaskRunner, TransferResult, retrying)
+from pydas.uploader import LocalFile, _HashAhead
 
 from tests.transfer.helpers import write_tree
 
@@ -142,3 +147,26 @@ def test_upload_and_download_of_many_files_with_the_default_pace(client, tmp_pat
     for name, content in files.items():
         with open(str(tmp_path / 'down' / name), 'rb') as stream:
             assert stream.read() == content
+
+
+def test_files_are_hashed_ahead_in_order_and_errors_go_to_their_file(tmp_path):
+    paths = []
+    for number in range(5):
+        path = tmp_path / ('f%d' % number)
+        path.write_bytes(b'content %d' % number)
+        paths.append(str(path))
+    files = [LocalFile(path, 9) for path in paths] + [LocalFile(str(tmp_path / 'gone'), 0)]
+    stop = Stop()
+    hashes = _HashAhead(attempts=2, stop=stop, ahead=2)
+    hashes.add(files)
+    for local_file in files[:5]:
+        state, checksum = hashes.take(local_file)
+        assert checksum == file_md5(local_file.path)[0] and state.size == 9
+    with pytest.raises(FileNotFoundError):
+        hashes.take(files[5])
+    # A take waiting for a file never queued returns at once when the upload stops.
+    waiting = threading.Thread(target=lambda: stop.set())
+    waiting.start()
+    with pytest.raises(Stopped):
+        hashes.take(LocalFile(paths[0], 9))
+    waiting.join()
