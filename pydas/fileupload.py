@@ -164,14 +164,14 @@ class FileUpload(object):
                                                                self._context.attempts)
         self._existing = frozenset() if self._fresh else frozenset(
             bitstream['bitstream_id'] for bitstream in self._named_bitstreams(self._item()))
-        if not self._start():
-            self._finish_check(sent=False)
-            return False
-        retrying(self._perform, self._context.attempts, self._file.path, resume=self._resume,
-                 position=lambda: self._held, stop=self._context.stop)
-        self._finish_check(sent=True)
+        sent = self._start()
+        if sent:
+            retrying(self._perform, self._context.attempts, self._file.path,
+                     resume=self._resume, position=lambda: self._held, stop=self._context.stop)
+        self._finish_check(sent=sent)
+        # Also the record of an item created for content the server held: nothing to resume.
         self._states.forget(self._communicator.url, self._file.path)
-        return True
+        return sent
 
     # Starting ------------------------------------------------------------------
 
