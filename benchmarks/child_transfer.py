@@ -1,13 +1,17 @@
 """One pydas transfer in a child process, so its peak memory is pydas's alone.
 
 Used by ``bench_client.py``; prints one JSON line: ``seconds``, ``cpu_seconds``,
-``start_mib`` (RSS after imports and login) and ``peak_mib`` / ``growth_mib`` (peak RSS
-during the transfer).
+``start_mib`` (RSS after imports and login), ``peak_mib`` / ``growth_mib`` (peak RSS
+during the transfer) and ``rchar`` (bytes the process read meanwhile: files and sockets,
+from ``/proc/self/io``).
 
 Modes::
 
-    api-upload URL EMAIL API_KEY PATH DESTINATION JOBS        pydas.upload
-    api-download URL EMAIL API_KEY SERVER_PATH OUT_DIR JOBS   pydas.download
+    api-upload URL EMAIL API_KEY PATH DESTINATION JOBS [reuse]  pydas.upload
+    api-download URL EMAIL API_KEY SERVER_PATH OUT_DIR JOBS     pydas.download
+
+``JOBS`` is a number or ``default`` (no ``jobs`` option); ``reuse`` adds
+``reuse_existing=True``. Downloads may write into existing directories.
     driver-upload URL EMAIL API_KEY PATH ITEM_ID              generate_upload_token + perform_upload
     driver-download URL EMAIL API_KEY BITSTREAM_ID OUT_PATH   download_bitstream
 """
@@ -19,15 +23,20 @@ import sys
 import common
 
 
-def api_transfer(mode, url, email, api_key, source, target, jobs):
+def api_transfer(mode, url, email, api_key, source, target, jobs, *flags):
     import pydas.api
 
     pydas.api.login(email=email, api_key=api_key, url=url)
+    # A re-run downloads into the directory a run before filled.
+    pydas.api.allow_existing_download_paths()
+    options = {} if jobs == 'default' else dict(jobs=int(jobs))
+    if 'reuse' in flags:
+        options['reuse_existing'] = True
     with common.ProcessWatch(os.getpid()) as process, common.Stopwatch() as watch:
         if mode == 'api-upload':
-            pydas.api.upload(source, destination=target, jobs=int(jobs))
+            pydas.api.upload(source, destination=target, **options)
         else:
-            pydas.api.download(source, local_path=target, jobs=int(jobs))
+            pydas.api.download(source, local_path=target, **options)
     return watch, process
 
 
@@ -58,7 +67,8 @@ def main(argv):
         watch, process = driver_transfer(*argv)
     print(json.dumps(dict(seconds=watch.seconds, cpu_seconds=process.cpu_seconds,
                           start_mib=process.start_mib, peak_mib=process.peak_mib,
-                          growth_mib=process.growth_mib)))
+                          growth_mib=process.growth_mib,
+                          rchar=process.rchar)))
     return 0
 
 

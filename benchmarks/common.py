@@ -216,7 +216,7 @@ def process_cpu_seconds(pid):
 
 
 class ProcessWatch(object):
-    """Peak RSS growth (MiB) and CPU time (s) of a process over a ``with`` block.
+    """Peak RSS growth (MiB), CPU time (s) and bytes read of a process over a ``with`` block.
 
     The peak is VmHWM after resetting it, cross-checked by a 20 ms VmRSS sampler (the only
     source where clear_refs is not writable). CPU time does not depend on how busy the host
@@ -238,10 +238,12 @@ class ProcessWatch(object):
         self._thread = threading.Thread(target=self._sample, daemon=True)
         self._thread.start()
         self.cpu_start = process_cpu_seconds(self.pid)
+        self.rchar_start = proc_rchar(self.pid)
         return self
 
     def __exit__(self, *exc_info):
         self.cpu_seconds = process_cpu_seconds(self.pid) - self.cpu_start
+        self.rchar = proc_rchar(self.pid) - self.rchar_start
         self._stop.set()
         self._thread.join()
         memory = proc_memory_kib(self.pid)
@@ -250,6 +252,21 @@ class ProcessWatch(object):
         self.start_mib = self.start_kib / 1024.0
         self.growth_mib = self.peak_mib - self.start_mib
         return False
+
+
+def proc_rchar(pid):
+    """Bytes the process has read so far (files, pipes and sockets), from /proc/<pid>/io."""
+    with open('/proc/%d/io' % pid) as io:
+        for line in io:
+            key, _, value = line.partition(':')
+            if key == 'rchar':
+                return int(value)
+    raise RuntimeError('no rchar in /proc/%d/io' % pid)
+
+
+def median_of(runs, key):
+    """The median of ``run[key]`` over a list of dicts."""
+    return statistics.median(run[key] for run in runs)
 
 
 def children_cpu_seconds():
@@ -270,10 +287,11 @@ def run_timed(command):
 class ServerProcess(object):
     """``python -m pydas.testing --json`` in a child process (optionally in a netns)."""
 
-    def __init__(self, data_dir, host='127.0.0.1', netns=None):
+    def __init__(self, data_dir, host='127.0.0.1', netns=None, options=()):
         self.data_dir = data_dir
         self.host = host
         self.netns = netns
+        self.options = list(options)
         self.process = None
 
     def __enter__(self):
@@ -287,7 +305,8 @@ class ServerProcess(object):
     def command(self):
         prefix = ['ip', 'netns', 'exec', self.netns] if self.netns else []
         return prefix + [sys.executable, '-m', 'pydas.testing', '--json', '--host', self.host,
-                         '--port', '0', '--data-dir', os.path.join(self.data_dir, 'server')]
+                         '--port', '0', '--data-dir', os.path.join(self.data_dir, 'server')
+                         ] + self.options
 
     def start(self):
         self.log_path = os.path.join(self.data_dir, 'server.log')

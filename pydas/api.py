@@ -85,7 +85,8 @@ def upload(file_pattern, destination='Private', leaf_folders_as_items=False,
     :param reuse_existing: (optional) reuse folders and items of the same name
         instead of creating new ones
     :type reuse_existing: bool
-    :param jobs: (optional, keyword) files sent at once (default 4)
+    :param jobs: (optional, keyword) files sent at once at most (default 32; it starts
+        with 4 and takes more while the server keeps up, see :class:`pydas.transfer.Pace`)
     :type jobs: int
     :param progress: (optional, keyword) called with a :class:`pydas.transfer.Progress`
     :type progress: callable
@@ -116,7 +117,8 @@ def download(server_path, local_path='.', **options):
     :type server_path: string
     :param local_path: (optional) directory to download into
     :type local_path: string
-    :param jobs: (optional, keyword) files received at once (default 4)
+    :param jobs: (optional, keyword) files received at once at most (default 32; it starts
+        with 4 and takes more while the server keeps up, see :class:`pydas.transfer.Pace`)
     :type jobs: int
     :param progress: (optional, keyword) called with a :class:`pydas.transfer.Progress`
     :type progress: callable

@@ -464,7 +464,8 @@ def build_parser():
                           help='directory to download into (default: the current one)')
     for transfer in (upload, download):
         transfer.add_argument('--jobs', type=positive_int, default=DEFAULT_JOBS, metavar='N',
-                              help='files transferred at once (default: {0})'.format(
+                              help='files transferred at once at most (default: {0}; it starts '
+                              'with fewer and takes more while the server keeps up)'.format(
                                   DEFAULT_JOBS))
         transfer.add_argument('--quiet', action='store_true', help='no progress output')
 

@@ -88,7 +88,7 @@ def download_path(client, server_path, local_path='.', jobs=DEFAULT_JOBS, progre
     :type server_path: string | pydas.serverpaths.Resource
     :param local_path: directory to download into (created if missing)
     :type local_path: string
-    :param jobs: files received at once
+    :param jobs: files received at once at most (see :class:`pydas.transfer.Pace`)
     :type jobs: int
     :param progress: (optional) called with a :class:`pydas.transfer.Progress`
     :type progress: None | callable

@@ -20,8 +20,29 @@ from pydas.exceptions import (HTTPError, IncompleteTransfer, InternalError, Pars
 
 logger = logging.getLogger('pydas')
 
-#: Files moved at once unless a ``jobs`` option says otherwise.
-DEFAULT_JOBS = 4
+#: Files moved at once at most, unless a ``jobs`` option says otherwise.
+DEFAULT_JOBS = 32
+
+#: Files moved at once at first; more while the server keeps up (see :class:`Pace`).
+STARTING_JOBS = 4
+
+#: Tasks taking longer than this (seconds) move a lot of bytes: running more at once
+#: would not make them faster, so they leave the concurrency as it is.
+SHORT_TASK = 1.0
+
+#: A short task taking at most this times the fastest so far counts as the server keeping up.
+FLAT_FACTOR = 3.0
+
+#: A short task taking more than this times the fastest so far counts as a server falling
+#: behind.
+SLOW_FACTOR = 6.0
+
+#: Tasks at once added per short task that came back in time: the concurrency triples
+#: from one round of tasks to the next, as long as the server keeps up.
+PACE_STEP = 2
+
+#: Seconds of jitter (scheduling on a busy host) either comparison tolerates.
+PACE_JITTER = 0.01
 
 #: Attempts in a row without progress before a file is reported as failed.
 DEFAULT_ATTEMPTS = 3
@@ -243,6 +264,7 @@ def retrying(operation, attempts, path, resume=None, position=None, stop=None):
         except Exception as exc:
             if exc is error or not is_retryable(exc):
                 raise
+            server_pushed_back()
             error = exc
             failures += 1
 
@@ -256,6 +278,57 @@ def retried_call(client, operation, attempts, path, stop=None):
     :returns: what ``operation`` returns
     """
     return retrying(lambda: client.with_token(operation), attempts, path, stop=stop)
+
+
+class Pace(object):
+    """How many tasks a :class:`TaskRunner` runs at once.
+
+    It starts at :data:`STARTING_JOBS` and takes :data:`PACE_STEP` more for every
+    short task that came back about as fast as the fastest so far (while the server's
+    answer times stay flat, as over a link where round trips, not the server,
+    bound the time), one fewer for a short task much slower than that (a
+    server falling behind), and halves when the server pushes back (an HTTP
+    5xx, a timeout, a broken connection: any retryable error of a task). It
+    never goes beyond ``cap``, nor below 1.
+
+    :param cap: tasks at once at most (the user's ``jobs``)
+    :type cap: int
+    """
+
+    def __init__(self, cap):
+        self.cap = cap
+        self.limit = min(cap, STARTING_JOBS)
+        self._fastest = None
+        self._lock = threading.Lock()
+
+    def finished(self, seconds):
+        """Count a task that succeeded after ``seconds``."""
+        if seconds > SHORT_TASK:
+            return
+        with self._lock:
+            if self._fastest is None or seconds < self._fastest:
+                self._fastest = seconds
+            if seconds <= self._fastest * FLAT_FACTOR + PACE_JITTER:
+                self.limit = min(self.cap, self.limit + PACE_STEP)
+            elif seconds > self._fastest * SLOW_FACTOR + PACE_JITTER:
+                self.limit = max(1, self.limit - 1)
+
+    def pushed_back(self):
+        """Count a retryable error: the server (or the way to it) is overloaded."""
+        with self._lock:
+            self.limit = max(1, self.limit // 2)
+
+
+# The Pace of the runner whose worker is the current thread.
+_running = threading.local()
+
+
+def server_pushed_back():
+    """Tell the :class:`Pace` of the task running on this thread (if any) that a call
+    failed with a retryable error; every retry loop of transfers calls it."""
+    pace = getattr(_running, 'pace', None)
+    if pace is not None:
+        pace.pushed_back()
 
 
 class Stopped(BaseException):
@@ -440,7 +513,9 @@ class Countdown(object):
 
 
 class TaskRunner(object):
-    """Runs transfer tasks on ``jobs`` worker threads and records their failures.
+    """Runs transfer tasks on up to ``jobs`` worker threads and records their failures.
+
+    How many tasks run at once follows a :class:`Pace`, within ``jobs``.
 
     A task is a callable. Tasks may submit more tasks. A task's exception is
     recorded as the failure of its path and the other tasks go on, except a
@@ -452,7 +527,7 @@ class TaskRunner(object):
     :meth:`interrupt`. The workers are daemon threads: a worker stuck on a dead
     network can never keep the interpreter from exiting.
 
-    :param jobs: number of worker threads
+    :param jobs: tasks at once at most
     :type jobs: int
     :param result: where failures are recorded
     :type result: TransferResult
@@ -475,8 +550,10 @@ class TaskRunner(object):
         self._changed = threading.Condition()
         self._threads = []
         self._idle = 0
+        self._running = 0
         self._unfinished = 0
         self._fatal_error = None
+        self.pace = Pace(jobs)
 
     def __enter__(self):
         return self
@@ -494,13 +571,20 @@ class TaskRunner(object):
                 return
             self._queue.append((path, task, args))
             self._unfinished += 1
-            if self._idle:
-                self._changed.notify()
-            elif len(self._threads) < self._jobs:
-                thread = threading.Thread(target=self._work, daemon=True,
-                                          name='pydas-transfer-{0}'.format(len(self._threads)))
-                self._threads.append(thread)
-                thread.start()
+            self._start_workers()
+
+    def _start_workers(self):
+        """Wake or start workers for the queued tasks the pace allows (lock held)."""
+        wanted = min(len(self._queue), self.pace.limit - self._running)
+        if wanted <= 0:
+            return
+        self._changed.notify(min(wanted, self._idle))
+        while len(self._threads) < min(self._jobs, self.pace.limit) and wanted > self._idle:
+            thread = threading.Thread(target=self._work, daemon=True,
+                                      name='pydas-transfer-{0}'.format(len(self._threads)))
+            self._threads.append(thread)
+            thread.start()
+            wanted -= 1
 
     def fail(self, path, error):
         """Record the failure of ``path`` (the one place that does) and go on."""
@@ -523,6 +607,7 @@ class TaskRunner(object):
             raise
         except Exception as error:  # a failed file must not stop the others
             outcome.succeeded = False
+            outcome.error = error
             self.fail(path, error)
 
     def wait(self):
@@ -564,19 +649,26 @@ class TaskRunner(object):
             self._changed.notify_all()
 
     def _work(self):
+        _running.pace = self.pace
         while True:
             with self._changed:
                 self._idle += 1
-                while not self._queue and self._jobs:
+                while self._jobs and not (self._queue and self._running < self.pace.limit):
                     self._changed.wait()
                 self._idle -= 1
                 if not self._queue:
                     return
                 path, task, args = self._queue.popleft()
+                self._running += 1
+            started = time.monotonic()
             try:
                 if self._fatal_error is None and not self.stop.is_set:
-                    with self.reporting(path):
+                    with self.reporting(path) as outcome:
                         task(*args)
+                    if outcome.succeeded:
+                        self.pace.finished(time.monotonic() - started)
+                    elif is_retryable(outcome.error):
+                        self.pace.pushed_back()
             except Stopped:
                 pass
             except self._fatal as error:
@@ -586,8 +678,10 @@ class TaskRunner(object):
                     self._queue.clear()
             finally:
                 with self._changed:
+                    self._running -= 1
                     self._unfinished -= 1
                     self._changed.notify_all()
+                    self._start_workers()
 
 
 class Outcome(object):
@@ -595,6 +689,7 @@ class Outcome(object):
 
     def __init__(self):
         self.succeeded = True
+        self.error = None
 
 
 @contextlib.contextmanager

@@ -10,6 +10,8 @@ decides where it goes: a new item, an item an earlier run left unfinished, or
 (with ``reuse_existing``) the item of the same name, whose latest revision
 receives the file if it holds nothing yet, or a new revision if it holds other
 content.
+The MD5s are computed on a thread of their own, in the order the files are
+sent, so that the next files are hashed while the current ones are sent.
 
 A single file going into a folder known to hold no item of its name (one this
 upload created, or one listed for ``reuse_existing``) gets its item and upload
@@ -17,7 +19,9 @@ token from one ``midas.upload.generatetoken`` call with the folder id, instead
 of ``midas.item.create`` followed by ``midas.upload.generatetoken``.
 """
 
+import collections
 import logging
+import threading
 
 from pydas import uploadstate
 from pydas.exceptions import ResponseError, TokenRenewalFailed
@@ -25,10 +29,15 @@ from pydas.fileupload import HEAD, NEW_REVISION, FileUpload, hash_file
 from pydas.localtree import LocalFolder, expand, scan
 from pydas.serverpaths import resolve_destination
 from pydas.transfer import (
-    DEFAULT_ATTEMPTS, DEFAULT_JOBS, Countdown, ProgressMeter, TaskRunner, TransferResult,
-    check_attempts, finish, interruptible, is_retryable, retried_call, retry_pause)
+    DEFAULT_ATTEMPTS, DEFAULT_JOBS, Countdown, ProgressMeter, Stopped, TaskRunner,
+    TransferResult, check_attempts, finish, interruptible, is_retryable, retried_call,
+    retry_pause, server_pushed_back)
 
 logger = logging.getLogger('pydas')
+
+#: Bytes of files hashed ahead and not yet being sent, at most (beyond one file): enough to
+#: keep the sending busy, little enough for the page cache to still hold them when sent.
+HASH_AHEAD_BYTES = 512 * 1024 * 1024
 
 
 def upload_files(client, file_pattern, destination='Private', leaf_folders_as_items=False,
@@ -48,7 +57,7 @@ def upload_files(client, file_pattern, destination='Private', leaf_folders_as_it
     :type leaf_folders_as_items: bool
     :param reuse_existing: reuse folders and items of the same name
     :type reuse_existing: bool
-    :param jobs: files sent at once
+    :param jobs: files sent at once at most (see :class:`pydas.transfer.Pace`)
     :type jobs: int
     :param progress: (optional) called with a :class:`pydas.transfer.Progress`
     :type progress: None | callable
@@ -75,6 +84,85 @@ def upload_files(client, file_pattern, destination='Private', leaf_folders_as_it
     return finish(result)
 
 
+class _HashAhead(object):
+    """Hashes the files of an upload on a thread of its own, in the order they are queued
+    for sending, ahead of the workers: a file is hashed while the ones before it are sent.
+
+    :param attempts: times to hash a file that keeps changing
+    :type attempts: int
+    :param stop: the upload's :class:`pydas.transfer.Stop`
+    :type stop: pydas.transfer.Stop
+    :param ahead: files hashed and not taken yet, at most
+    :type ahead: int
+    """
+
+    def __init__(self, attempts, stop, ahead):
+        self._attempts = attempts
+        self._stop = stop
+        self._ahead = ahead
+        self._queue = collections.deque()
+        self._hashed = {}
+        self._hashed_bytes = 0
+        self._changed = threading.Condition()
+        self._thread = None
+
+    def add(self, files):
+        """Queue :class:`LocalFile` objects, in the order their uploads start."""
+        with self._changed:
+            self._queue.extend(files)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, daemon=True,
+                                                name='pydas-hash-ahead')
+                self._thread.start()
+            self._changed.notify_all()
+
+    def take(self, local_file):
+        """Return ``(FileState, md5)`` of a queued file once hashed (see
+        :func:`pydas.fileupload.hash_file`), or raise what hashing it raised.
+
+        :raises pydas.transfer.Stopped: if the upload stops meanwhile
+        """
+        with self._stop.abortable(self._wake):
+            with self._changed:
+                while local_file not in self._hashed and not self._stop.is_set:
+                    self._changed.wait()
+                outcome = self._hashed.pop(local_file, None)
+                self._hashed_bytes -= local_file.size
+                self._changed.notify_all()
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
+
+    def _wake(self):
+        with self._changed:
+            self._changed.notify_all()
+
+    def _full(self):
+        return self._hashed and (len(self._hashed) >= self._ahead
+                                 or self._hashed_bytes >= HASH_AHEAD_BYTES)
+
+    def _run(self):
+        try:
+            with self._stop.abortable(self._wake):
+                while True:
+                    with self._changed:
+                        while (not self._queue or self._full()) and not self._stop.is_set:
+                            self._changed.wait()
+                        if self._stop.is_set:
+                            return
+                        local_file = self._queue.popleft()
+                    try:
+                        outcome = hash_file(local_file.path, self._attempts)
+                    except Exception as error:  # the file's own upload reports it
+                        outcome = error
+                    with self._changed:
+                        self._hashed[local_file] = outcome
+                        self._hashed_bytes += local_file.size
+                        self._changed.notify_all()
+        except Stopped:
+            return
+
+
 class _Uploader(object):
     """Creates folders in order on the calling thread and sends files on workers.
 
@@ -92,6 +180,7 @@ class _Uploader(object):
         self._runner = TaskRunner(jobs, result, fatal=(TokenRenewalFailed,))
         self.stop = self._runner.stop
         self.states = uploadstate.default_state()
+        self._hashes = _HashAhead(attempts, self.stop, jobs)
         # The workers, and this thread creating folders meanwhile.
         self._communicator.reserve_connections(jobs + 1)
 
@@ -128,6 +217,7 @@ class _Uploader(object):
                 # name as it is (no item of that name yet), so that the item is found by it.
                 in_one_call = (node.is_file and names_taken is not None
                                and node.name not in names_taken)
+                self._hashes.add(node.files)
                 self._runner.submit(node.path, self._upload_item, node, folder_id,
                                     existing_items.get(node.name), in_one_call)
 
@@ -191,7 +281,7 @@ class _Uploader(object):
         known = {}
         for local_file in node.files:
             with self._runner.reporting(local_file.path) as outcome:
-                known[local_file.path] = hash_file(local_file.path, self.attempts)
+                known[local_file.path] = self._hashes.take(local_file)
             if not outcome.succeeded:
                 self.meter.file_done(local_file.path)
         files = [local_file for local_file in node.files if local_file.path in known]
@@ -323,6 +413,7 @@ class _Uploader(object):
             except Exception as error:
                 if not is_retryable(error) or attempt == self.attempts:
                     raise
+                server_pushed_back()
                 logger.warning('%s: %s; checking what the server did', path, error)
             self.stop.sleep(retry_pause(attempt))
             found = find_created()

@@ -1,0 +1,172 @@
+"""The pace of transfers (concurrency that grows while the server keeps up, within jobs),
+and the hashing of upload files ahead of their sending."""
+
+import threading
+
+import pytest
+
+from pydas.checksums import file_md5
+from pydas.exceptions import UploadFailed
+from pydas.transfer import (
+    PACE_JITTER, PACE_STEP, SHORT_TASK, SLOW_FACTOR, STARTING_JOBS, Pace, Stop, Stopped,
+    TaskRunner, TransferResult, retrying)
+from pydas.uploader import LocalFile, _HashAhead
+
+from tests.transfer.helpers import write_tree
+
+
+def test_pace_grows_per_flat_short_task_up_to_the_cap():
+    pace = Pace(cap=7)
+    assert pace.limit == STARTING_JOBS
+    for _ in range(10):
+        pace.finished(0.06)
+    assert pace.limit == 7
+
+
+def test_pace_starts_at_the_cap_when_jobs_is_smaller():
+    assert Pace(cap=2).limit == 2
+
+
+def test_pace_shrinks_when_short_tasks_get_much_slower():
+    pace = Pace(cap=64)
+    for _ in range(8):
+        pace.finished(0.05)
+    assert pace.limit == STARTING_JOBS + 8 * PACE_STEP
+    pace.finished(0.05 * (SLOW_FACTOR - 1))  # not flat, not slow yet
+    assert pace.limit == STARTING_JOBS + 8 * PACE_STEP
+    for _ in range(3):
+        pace.finished(0.05 * SLOW_FACTOR + PACE_JITTER + 0.01)
+    assert pace.limit == STARTING_JOBS + 8 * PACE_STEP - 3
+
+
+def test_pace_leaves_long_tasks_out():
+    pace = Pace(cap=32)
+    pace.finished(SHORT_TASK + 1)
+    pace.finished(SHORT_TASK * 10)
+    assert pace.limit == STARTING_JOBS
+
+
+def test_pace_halves_on_pushback_and_never_goes_below_one():
+    pace = Pace(cap=64)
+    for _ in range(12):
+        pace.finished(0.02)
+    pace.pushed_back()
+    assert pace.limit == (STARTING_JOBS + 12 * PACE_STEP) // 2
+    for _ in range(10):
+        pace.pushed_back()
+    assert pace.limit == 1
+
+
+def run_tasks(jobs, tasks):
+    result = TransferResult()
+    with TaskRunner(jobs, result) as runner:
+        for number, task in enumerate(tasks):
+            runner.submit('task%d' % number, task)
+    return runner, result
+
+
+def test_quick_tasks_let_more_run_at_once_and_never_more_than_the_limit():
+    lock = threading.Lock()
+    running = [0, 0]  # now, most at once
+
+    def quick():
+        with lock:
+            running[0] += 1
+            running[1] = max(running[1], running[0])
+        with lock:
+            running[0] -= 1
+
+    runner, result = run_tasks(8, [quick] * 40)
+    assert not result.failed
+    assert runner.pace.limit == 8
+    assert running[1] <= 8
+    # Now eight tasks that each wait for all eight: they finish only if eight run at once.
+    barrier = threading.Barrier(8, timeout=10)
+    result = TransferResult()
+    with TaskRunner(8, result) as runner:
+        runner.pace.limit = 8
+        for number in range(8):
+            runner.submit('waits%d' % number, barrier.wait)
+    assert not result.failed
+
+
+def test_explicit_jobs_caps_the_tasks_at_once():
+    lock = threading.Lock()
+    running = [0, 0]
+    release = threading.Event()
+
+    def task():
+        with lock:
+            running[0] += 1
+            running[1] = max(running[1], running[0])
+            if running[1] == 2:
+                release.set()
+        release.wait(10)
+        with lock:
+            running[0] -= 1
+
+    _, result = run_tasks(2, [task] * 12)
+    assert not result.failed
+    assert running[1] == 2
+
+
+def test_retryable_errors_in_tasks_halve_the_pace():
+    calls = []
+
+    def fails_once_then_works():
+        def operation():
+            calls.append(1)
+            if len(calls) == 1:
+                raise UploadFailed('the server answered 503')
+        retrying(operation, 3, 'f')
+
+    def fails():
+        raise UploadFailed('the server answered 503')
+
+    result = TransferResult()
+    with TaskRunner(32, result) as runner:
+        runner.pace.limit = 16
+        runner.submit('f', fails_once_then_works)
+    assert not result.failed and len(calls) == 2
+    assert runner.pace.limit == 16 // 2 + PACE_STEP
+    with TaskRunner(32, result) as runner:
+        runner.pace.limit = 16
+        runner.submit('g', fails)
+    assert [failure.path for failure in result.failed] == ['g']
+    assert runner.pace.limit == 8
+
+
+def test_upload_and_download_of_many_files_with_the_default_pace(client, tmp_path):
+    files = dict(('tree/f%03d.txt' % number, b'file %d\n' % number) for number in range(60))
+    write_tree(str(tmp_path / 'up'), files)
+    result = client.upload(str(tmp_path / 'up' / 'tree'))
+    assert len(result.transferred) + len(result.unchanged) == 60
+    path = '/users/Ada_Lovelace/Private/tree'
+    result = client.download(path, str(tmp_path / 'down'))
+    assert len(result.transferred) == 60
+    for name, content in files.items():
+        with open(str(tmp_path / 'down' / name), 'rb') as stream:
+            assert stream.read() == content
+
+
+def test_files_are_hashed_ahead_in_order_and_errors_go_to_their_file(tmp_path):
+    paths = []
+    for number in range(5):
+        path = tmp_path / ('f%d' % number)
+        path.write_bytes(b'content %d' % number)
+        paths.append(str(path))
+    files = [LocalFile(path, 9) for path in paths] + [LocalFile(str(tmp_path / 'gone'), 0)]
+    stop = Stop()
+    hashes = _HashAhead(attempts=2, stop=stop, ahead=2)
+    hashes.add(files)
+    for local_file in files[:5]:
+        state, checksum = hashes.take(local_file)
+        assert checksum == file_md5(local_file.path)[0] and state.size == 9
+    with pytest.raises(FileNotFoundError):
+        hashes.take(files[5])
+    # A take waiting for a file never queued returns at once when the upload stops.
+    waiting = threading.Thread(target=lambda: stop.set())
+    waiting.start()
+    with pytest.raises(Stopped):
+        hashes.take(LocalFile(paths[0], 9))
+    waiting.join()
