@@ -10,7 +10,8 @@ from pydas.exceptions import UploadFailed
 from pydas.transfer import (
     PACE_JITTER, PACE_STEP, SHORT_TASK, SLOW_FACTOR, STARTING_JOBS, Pace, Stop, Stopped,
     TaskRunner, TransferResult, retrying)
-from pydas.uploader import LocalFile, _HashAhead
+from pydas.localtree import LocalFile
+from pydas.uploader import _HashAhead
 
 from tests.transfer.helpers import write_tree
 
