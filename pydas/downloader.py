@@ -34,7 +34,7 @@ from pydas.partials import Targets
 from pydas.serverpaths import Resource, resolve
 from pydas.transfer import (
     DEFAULT_ATTEMPTS, DEFAULT_JOBS, Countdown, FileMeter, ProgressMeter, Skipped, Stop,
-    TaskRunner, TransferResult, finish, interruptible, is_retryable, retrying)
+    TaskRunner, TransferResult, check_attempts, finish, interruptible, is_retryable, retrying)
 from pydas.transport import CHUNK_SIZE
 
 logger = logging.getLogger('pydas')
@@ -59,6 +59,17 @@ class RemoteFolder(object):
         self.items = []
         self.listed = False
         self.created = False
+
+
+def _folders_below(root):
+    """``root`` and every folder below it, each before the folders inside it; reversed,
+    every folder comes after those inside it, siblings in order (no recursion)."""
+    found, pending = [], [root]
+    while pending:
+        remote = pending.pop()
+        found.append(remote)
+        pending.extend(remote.folders)
+    return found
 
 
 class RemoteItem(object):
@@ -103,6 +114,7 @@ def download_path(client, server_path, local_path='.', jobs=DEFAULT_JOBS, progre
     :raises pydas.exceptions.TransferInterrupted: on Ctrl-C, within seconds: the downloads
         in flight are broken off and keep their partial files for a resume
     """
+    check_attempts(attempts)
     client.verify_credentials()
     resource = (server_path if isinstance(server_path, Resource)
                 else resolve(client, server_path))
@@ -120,6 +132,7 @@ def download_folder(client, folder_id, path='.', jobs=DEFAULT_JOBS, progress=Non
     :type folder_id: int | string
     :rtype: pydas.transfer.TransferResult
     """
+    check_attempts(attempts)
     client.verify_credentials()
     return _Downloader(client, jobs, progress, attempts).download_folder(folder_id, path)
 
@@ -149,8 +162,9 @@ class _Downloader(object):
             os.makedirs(directory, exist_ok=True)
             root = RemoteFolder(folder, child_path(directory, safe_name(folder['name'])))
             with self._phase():
-                self._list_folder(root)
-            self._count(self._items_below(root))
+                self._list_tree(root)
+            self._count([item for folder in _folders_below(root) for item in folder.items
+                         if item.item is not None])
             self._make_directory(root.path, is_folder=True)
             root.created = True
             with self._phase():
@@ -172,7 +186,17 @@ class _Downloader(object):
 
     # Listing ---------------------------------------------------------------
 
+    def _list_tree(self, root):
+        """List ``root`` and every folder below it, depth first, without recursion (a tree
+        of any depth is downloaded)."""
+        pending = [root]
+        while pending:
+            remote = pending.pop()
+            self._list_folder(remote)
+            pending.extend(reversed(remote.folders))
+
     def _list_folder(self, remote):
+        """List one folder: its items are described on workers, its folders noted."""
         with self._runner.reporting(remote.path):
             children = self._client.with_token(lambda token: self._communicator.folder_children(
                 token, remote.folder['folder_id']))
@@ -192,7 +216,6 @@ class _Downloader(object):
             subfolder = RemoteFolder(folder, child_path(remote.path,
                                                         names[('folder', folder['folder_id'])]))
             remote.folders.append(subfolder)
-            self._list_folder(subfolder)
 
     def _describe_item(self, node):
         """Fetch the item with its revisions; keep the HEAD revision's bitstreams."""
@@ -207,12 +230,6 @@ class _Downloader(object):
             else:
                 node.bitstreams.append(bitstream)
 
-    def _items_below(self, remote):
-        items = [item for item in remote.items if item.item is not None]
-        for folder in remote.folders:
-            items.extend(self._items_below(folder))
-        return items
-
     def _count(self, items):
         bitstreams = [bitstream for item in items for bitstream in item.bitstreams]
         self._meter.add_files(len(bitstreams),
@@ -220,18 +237,23 @@ class _Downloader(object):
 
     # Fetching ----------------------------------------------------------------
 
-    def _fetch_folder(self, remote):
-        for node in remote.items:
-            if node.item is not None:
-                self._fetch_item(node)
-        for subfolder in remote.folders:
-            if not subfolder.listed:
-                continue
-            with self._runner.reporting(subfolder.path):
-                self._make_directory(subfolder.path, is_folder=True)
-                subfolder.created = True
-            if subfolder.created:
-                self._fetch_folder(subfolder)
+    def _fetch_folder(self, root):
+        """Fetch the items of ``root`` and of the folders below it, creating their
+        directories, depth first, without recursion."""
+        pending = [root]
+        while pending:
+            remote = pending.pop()
+            for node in remote.items:
+                if node.item is not None:
+                    self._fetch_item(node)
+            for subfolder in remote.folders:
+                if not subfolder.listed:
+                    continue
+                with self._runner.reporting(subfolder.path):
+                    self._make_directory(subfolder.path, is_folder=True)
+                    subfolder.created = True
+            pending.extend(reversed([subfolder for subfolder in remote.folders
+                                     if subfolder.created]))
 
     def _fetch_item(self, node):
         for link in node.links:
@@ -274,15 +296,14 @@ class _Downloader(object):
             for callback in self._client.item_download_callbacks:
                 callback(self._communicator, self._client.token, node.item, node.path)
 
-    def _folder_callbacks(self, remote):
+    def _folder_callbacks(self, root):
         """Call the folder callbacks, children before parents, as the folders were done."""
-        for subfolder in remote.folders:
-            self._folder_callbacks(subfolder)
-        if remote.created:
-            with self._meter.lock:
-                for callback in self._client.folder_download_callbacks:
-                    callback(self._communicator, self._client.token, remote.folder,
-                             remote.path)
+        for remote in reversed(_folders_below(root)):
+            if remote.created:
+                with self._meter.lock:
+                    for callback in self._client.folder_download_callbacks:
+                        callback(self._communicator, self._client.token, remote.folder,
+                                 remote.path)
 
     def _fetch_bitstream(self, bitstream, path):
         bitstream_id = bitstream['bitstream_id']
@@ -303,7 +324,7 @@ class _Downloader(object):
                         lambda: self._receive(bitstream_id, partial, size, checksum, meter),
                         self._attempts, path, position=lambda: partial.size, stop=self._stop)
                     target.install(partial, name)
-                    self._checksums.store(path, os.lstat(path), checksum)
+                    self._remember_checksum(path, partial, checksum)
                 except BaseException:
                     if partial.size == 0:
                         partial.remove()  # nothing in it to resume from
@@ -312,6 +333,14 @@ class _Downloader(object):
                     partial.close()
                 self._result.completed(path, size, resumed=went_on_from > 0)
             target.discard(bitstream_id, checksum)
+
+    def _remember_checksum(self, path, partial, checksum):
+        """Enter the file just renamed into place in the checksum cache, if ``path`` is
+        still the file this download wrote and verified (nobody replaced it since)."""
+        written, installed = os.fstat(partial.fd), os.lstat(path)
+        if (written.st_ino, written.st_dev, written.st_mtime_ns, written.st_size) == (
+                installed.st_ino, installed.st_dev, installed.st_mtime_ns, installed.st_size):
+            self._checksums.store(path, installed, checksum)
 
     def _holds(self, target, path, size, checksum):
         """Whether the file at ``path`` holds this content: known from the checksum cache

@@ -69,16 +69,32 @@ def test_a_tree_1200_levels_deep(client, midas_server, tmp_path):
     content = os.urandom(1000)
     with open(os.path.join(path, 'bottom.bin'), 'wb') as stream:
         stream.write(content)
+    down = str(tmp_path / 'down' / 'deep') + path[len(levels[0]):]
     try:
         result = client.upload(levels[0])
+        downloaded = client.download('/users/Ada_Lovelace/Private/deep', str(tmp_path / 'down'))
+        with open(os.path.join(down, 'bottom.bin'), 'rb') as stream:
+            assert stream.read() == content
     finally:
-        os.remove(os.path.join(path, 'bottom.bin'))
-        for level in reversed(levels):  # shutil.rmtree may recurse too
-            os.rmdir(level)
+        for top in (levels[0], str(tmp_path / 'down' / 'deep')):
+            _remove_deep(top, depth)
     assert result.transferred == [os.path.join(path, 'bottom.bin')]
+    assert downloaded.transferred == [os.path.join(down, 'bottom.bin')]
     assert len(midas_server.query("SELECT 1 FROM folder WHERE name = 'd'")) == depth - 1
     assert hashlib.md5(stored(midas_server, 'bottom.bin')).hexdigest() == \
         hashlib.md5(content).hexdigest()
+
+
+def _remove_deep(top, depth):
+    """Remove a chain of ``depth`` directories ``top/d/d/...`` and the file at its bottom
+    (shutil.rmtree may recurse once per level)."""
+    levels = [top] + [top + '/d' * count for count in range(1, depth)]
+    bottom = os.path.join(levels[-1], 'bottom.bin')
+    if os.path.exists(bottom):
+        os.remove(bottom)
+    for level in reversed(levels):
+        if os.path.isdir(level):
+            os.rmdir(level)
 
 
 def test_an_unreadable_directory_fails_alone(client, midas_server, tmp_path, monkeypatch):
