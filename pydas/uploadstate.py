@@ -12,8 +12,17 @@ The entries live in ``uploads.sqlite`` of the user's state directory (see
 :mod:`pydas.statedb`), readable by the user only, because an upload token lets
 whoever holds it write into the item; no token is ever logged.
 ``PYDAS_UPLOAD_STATE=off`` (or ``0``, ``false``, ``no``) turns it off.
+
+A run that remembers or recalls a file's entry claims it (a lock in
+``uploads.lock`` beside the database) until it forgets the entry or ends, so
+that a second run while the first still sends the file never resumes the same
+upload token: two requests would then append to one partial.
 """
 
+import fcntl
+import hashlib
+import os
+import threading
 import time
 
 from pydas import statedb, userdirs
@@ -58,6 +67,9 @@ class UploadState(statedb.LocalDatabase):
     def __init__(self, path=None, enabled=None, busy_timeout=statedb.BUSY_TIMEOUT):
         super(UploadState, self).__init__(path, enabled, busy_timeout)
         self._pruned = False
+        self._claims = None
+        if self.configured:
+            self._claims = _Claims(os.path.join(os.path.dirname(self.path), 'uploads.lock'))
 
     def remember(self, server_url, path, size, mtime_ns, md5, item_id, upload_token,
                  destination=''):
@@ -81,8 +93,8 @@ class UploadState(statedb.LocalDatabase):
             folder id and the item name)
         :type destination: string
         """
-        if not self.configured:
-            return
+        if not self.configured or not self._claims.take(server_url, path):
+            return  # another live run sends this file: its record stays as it is
         self.database.execute(
             'INSERT OR REPLACE INTO uploads VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
             _key(server_url, path, destination)
@@ -103,7 +115,8 @@ class UploadState(statedb.LocalDatabase):
         :type md5: string
         :param destination: as given to :meth:`remember`
         :type destination: string
-        :returns: the item id and the upload token, or None
+        :returns: the item id and the upload token, or None (also while another live
+            run has claimed the file's record)
         :rtype: (int or string, string) or None
         """
         if not self.configured:
@@ -116,7 +129,9 @@ class UploadState(statedb.LocalDatabase):
             'SELECT item_id, upload_token FROM uploads WHERE server_url = ? AND path = ?'
             ' AND destination = ? AND size = ? AND mtime_ns = ? AND md5 = ? AND created >= ?',
             _key(server_url, path, destination) + (size, mtime_ns, md5, oldest))
-        return tuple(rows[0]) if rows else None
+        if not rows or not self._claims.take(server_url, path):
+            return None
+        return tuple(rows[0])
 
     def forget(self, server_url, path, destination=None):
         """Remove the record of a file's upload (finished, or abandoned).
@@ -137,6 +152,58 @@ class UploadState(statedb.LocalDatabase):
         else:
             self.database.execute(
                 'DELETE FROM uploads WHERE server_url = ? AND path = ? AND destination = ?', key)
+        self._claims.release(server_url, path)
+
+
+class _Claims(object):
+    """The files whose records this process uses: a one-byte lock each in one lock file.
+
+    POSIX record locks (``lockf``) belong to the process and go with it, whatever
+    way it ends: a killed run's claims are free again. Two files whose keys hash
+    to the same byte only lose a resume, never corrupt one.
+
+    :param path: the lock file (created if missing, mode 0600)
+    :type path: string
+    """
+
+    def __init__(self, path):
+        self._path = path
+        self._fd = None
+        self._held = set()
+        self._lock = threading.Lock()
+
+    def take(self, server_url, path):
+        """Claim a file's record; False if another live process holds it (or no lock
+        file can be had)."""
+        byte = self._byte(server_url, path)
+        with self._lock:
+            if byte in self._held:
+                return True
+            try:
+                if self._fd is None:
+                    userdirs.make_private_dirs(os.path.dirname(self._path))
+                    self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC
+                                       | os.O_NOFOLLOW, 0o600)
+                    os.fchmod(self._fd, 0o600)  # whatever the umask made of it
+                fcntl.lockf(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB, 1, byte)
+            except OSError:
+                return False
+            self._held.add(byte)
+            return True
+
+    def release(self, server_url, path):
+        """Give up the claim on a file's record, if this process holds it."""
+        byte = self._byte(server_url, path)
+        with self._lock:
+            if byte in self._held:
+                self._held.discard(byte)
+                fcntl.lockf(self._fd, fcntl.LOCK_UN, 1, byte)
+
+    @staticmethod
+    def _byte(server_url, path):
+        key = _key(server_url, path, '')[:2]
+        digest = hashlib.sha256(repr(key).encode('utf-8')).digest()
+        return int.from_bytes(digest[:4], 'big') & 0x7fffffff
 
 
 def default_state():

@@ -3,6 +3,8 @@
 import os
 import sqlite3
 import stat
+import subprocess
+import sys
 import time
 
 import pytest
@@ -126,3 +128,30 @@ def test_the_token_is_never_logged(tmp_path, pydas_warnings, caplog):
     assert caplog.text and TOKEN not in caplog.text
     for name in os.listdir(tmp_path):
         assert stat.S_IMODE(os.stat(tmp_path / name).st_mode) == 0o600, name
+
+
+# Remembers one upload, then waits for its standard input to close.
+HOLDER = r'''
+import sys
+from pydas.uploadstate import UploadState
+UploadState().remember('http://127.0.0.1:1', sys.argv[1], 1, 2, 'a' * 32, 3, 'token')
+print('remembered', flush=True)
+sys.stdin.read()
+'''
+
+
+def test_a_record_a_live_run_uses_is_not_resumed_by_another(tmp_path):
+    path = str(tmp_path / 'scan.nii')
+    holder = subprocess.Popen([sys.executable, '-c', HOLDER, path], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline() == 'remembered\n'
+        state = UploadState()
+        assert state.recall('http://127.0.0.1:1', path, 1, 2, 'a' * 32) is None
+        # Nor is it overwritten.
+        state.remember('http://127.0.0.1:1', path, 1, 2, 'a' * 32, 4, 'other token')
+    finally:
+        holder.communicate('', timeout=30)
+    assert holder.returncode == 0
+    # The run ended (however): its record can be resumed now.
+    assert UploadState().recall('http://127.0.0.1:1', path, 1, 2, 'a' * 32) == (3, 'token')
