@@ -17,6 +17,7 @@ import pytest
 import requests
 
 from midas_api import Api
+from polling import poll
 from pydas.testing import MidasServer, registry
 from pydas.testing.connections import Limits
 
@@ -46,16 +47,6 @@ def reset_peak_rss():
 def peak_rss_mib():
     """The peak RSS since :func:`reset_peak_rss`, in MiB."""
     return _status('VmHWM') / 1024
-
-
-def wait_for(condition, timeout=10.0, step=0.02):
-    """Poll ``condition`` until it holds or ``timeout`` seconds pass; its last value."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(step)
 
 
 def connect(server):
@@ -100,7 +91,7 @@ def test_idle_and_half_open_connections_cost_no_thread(server):
             if number % 4 == 0:  # half-sent headers (slowloris)
                 sock.sendall(b'GET /api/json?method=midas.version HTTP/1.1\r\nHost: x\r\n')
             held.append(sock)
-        assert wait_for(lambda: server.open_connections == 400)
+        assert poll(lambda: server.open_connections == 400)
         started = time.monotonic()
         assert b'"stat":"ok"' in version_call(server)
         assert time.monotonic() - started < 1
@@ -108,8 +99,8 @@ def test_idle_and_half_open_connections_cost_no_thread(server):
     finally:
         for sock in held:
             sock.close()
-    assert wait_for(lambda: server.open_connections == 0)
-    assert wait_for(lambda: threads() <= before, timeout=10)
+    assert poll(lambda: server.open_connections == 0)
+    assert poll(lambda: threads() <= before, timeout=10)
 
 
 def test_timeouts_close_idle_slow_and_stalled_connections():
@@ -123,21 +114,21 @@ def test_timeouts_close_idle_slow_and_stalled_connections():
         assert read_response(slow).startswith(b'HTTP/1.1 408 ')
         assert read_response(idle) == b''
         assert read_response(stalled) == b''
-        assert wait_for(lambda: server.open_connections == 0)
+        assert poll(lambda: server.open_connections == 0)
         # a keep-alive connection is closed once idle after its answer
         with requests.Session() as session:
             assert session.get(server.url + '/api/json?method=midas.version').ok
-            assert wait_for(lambda: server.open_connections == 0)
+            assert poll(lambda: server.open_connections == 0)
 
 
 def test_connections_beyond_the_bound_get_503():
     with MidasServer(limits=Limits(max_connections=5)) as server:
         held = [connect(server) for _ in range(5)]
-        assert wait_for(lambda: server.open_connections == 5)
+        assert poll(lambda: server.open_connections == 5)
         extra = connect(server)
         assert read_response(extra).startswith(b'HTTP/1.1 503 Service Unavailable')
         held.pop().close()
-        assert wait_for(lambda: server.open_connections == 4)
+        assert poll(lambda: server.open_connections == 4)
         assert requests.get(server.url + '/api/json?method=midas.version').ok
         for sock in held:
             sock.close()
@@ -164,10 +155,10 @@ def test_workers_bound_the_requests_processed_at_once():
             server.url + '/api/json?method=midas.version',)) for _ in range(6)]
         for call in calls:
             call.start()
-        assert wait_for(lambda: running[0] == 2)
-        assert not wait_for(lambda: running[0] > 2, timeout=0.3)
+        assert poll(lambda: running[0] == 2)
+        assert not poll(lambda: running[0] > 2, timeout=0.3)
         server.set_workers(3)
-        assert wait_for(lambda: running[0] == 3)
+        assert poll(lambda: running[0] == 3)
         release.set()
         for call in calls:
             call.join(5)

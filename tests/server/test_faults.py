@@ -9,6 +9,7 @@ import pytest
 import requests
 
 from midas_api import Api
+from polling import poll
 
 
 def test_fail_next_status_retry_after_and_html(midas_server):
@@ -167,7 +168,7 @@ def test_resume_during_late_writes_keeps_records_consistent(midas_server):
     midas_server.faults.lag_after_cut(held_bytes=50000, duration=1.0, steps=5)
     data = os.urandom(100000)
     _put_and_break(midas_server, upload_token, len(data), data[:80000])
-    assert wait_until(lambda: midas_server.query(
+    assert poll(lambda: midas_server.query(
         "SELECT 1 FROM uploadtoken") and 30000 <= int(api.ok(
             'midas.upload.getoffset', uploadtoken=upload_token)['offset']) < 80000)
     offset = int(api.ok('midas.upload.getoffset', uploadtoken=upload_token)['offset'])
@@ -179,12 +180,3 @@ def test_resume_during_late_writes_keeps_records_consistent(midas_server):
         content = stored.read()
     assert hashlib.md5(content).hexdigest() == bitstream['checksum']
     assert int(bitstream['sizebytes']) == len(content) > len(data)
-
-
-def wait_until(condition, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.005)
-    return True

@@ -13,6 +13,7 @@ import pytest
 from pydas.testing.http import ConnectionCut
 
 from cutting_relay import CuttingRelay
+from polling import poll
 
 from .downloads import (
     bitstream_of, cli_environment, md5_of, start_download, temporary_files, upload_tree)
@@ -41,13 +42,9 @@ def slow_file(midas_server, client, tmp_path):
 
 def wait_for(condition, what, timeout=TIMEOUT):
     """Poll ``condition()`` until it returns something true; return it."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = condition()
-        if found:
-            return found
-        time.sleep(0.02)
-    raise AssertionError('timed out waiting for ' + what)
+    found = poll(condition, timeout)
+    assert found, 'timed out waiting for ' + what
+    return found
 
 
 def partial_holding(target, at_least):
