@@ -11,8 +11,12 @@ The steps of :class:`FileUpload`:
 4. The bytes are sent. After a broken connection the upload resumes from the
    server's offset (``midas.upload.getoffset``) once it is settled: a request
    the server is still receiving would otherwise append to the same partial as
-   the resumed one. A token whose offset went past the file's size or back
-   is abandoned for a fresh one.
+   the resumed one. No read can prove that no earlier request will append any
+   more; waiting for the offset to stay still covers a server that appends what
+   it had received as soon as the connection breaks (as Midas does), and the
+   check of step 5 catches, and repairs, what a server stalling longer did. A
+   token whose offset went past the file's size or back is abandoned for a
+   fresh one; a token another live run uses is never resumed.
 5. The file's state is compared with the one noted in step 1, and the item is
    read back: the target revision must hold a bitstream of the file's name,
    size and MD5, added by this upload. Bitstreams this upload added with other
@@ -284,18 +288,25 @@ class FileUpload(object):
         logger.info('%s: resuming at byte %d', self._file.path, offset)
 
     def _settled_offset(self):
-        """The bytes the server holds under the token, once two reads a moment apart agree."""
+        """The bytes the server holds under the token, once reads a moment apart agree.
+
+        Two reads :data:`SETTLE_INTERVAL` apart must agree; once the offset was seen
+        moving (a server still appending an earlier request), three in a row.
+        """
         deadline = time.monotonic() + SETTLE_LIMIT
         offset = self._offset()
-        while True:
+        agreeing, needed = 0, 1
+        while agreeing < needed:
             self._context.stop.sleep(SETTLE_INTERVAL)
             again = self._offset()
             if again == offset:
-                return offset
+                agreeing += 1
+                continue
             if time.monotonic() > deadline:
                 raise UploadFailed('{0}: the server kept receiving an earlier attempt for {1} '
                                    's'.format(self._file.path, SETTLE_LIMIT))
-            offset = again
+            offset, agreeing, needed = again, 0, 2
+        return offset
 
     def _offset(self):
         return retrying(lambda: self._communicator.get_upload_offset(self._token),
