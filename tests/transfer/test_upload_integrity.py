@@ -394,3 +394,17 @@ def test_a_file_changed_after_the_server_attached_its_old_content_is_sent_as_it_
     revisions = stored_items(midas_server, _private_id(client))['scan.txt']
     new = b'new content, longer'
     assert revisions[-1] == [('scan.txt', len(new), md5_of(new), md5_of(new))]
+
+
+def test_a_server_stalling_longer_than_the_settling_is_caught_and_repaired(
+        midas_server, client, tmp_path):
+    content = os.urandom(8 * MiB)
+    write_tree(str(tmp_path), {'scan.bin': content})
+    # The bytes held back come in one piece, 1.2 s after the cut: after the resume.
+    midas_server.faults.lag_after_cut(held_bytes=MiB, duration=1.2, steps=1)
+    midas_server.faults.cut_request(3 * MiB, method='midas.upload.perform')
+
+    result = client.upload(str(path_of(tmp_path)))
+
+    assert result.transferred == [str(path_of(tmp_path))]
+    holds_exactly(midas_server, _private_id(client), {'scan.bin': content})
