@@ -33,7 +33,7 @@ from pydas.localpaths import child_path, safe_name, unique_names
 from pydas.partials import Targets
 from pydas.serverpaths import Resource, resolve
 from pydas.transfer import (
-    DEFAULT_ATTEMPTS, DEFAULT_JOBS, Countdown, FileMeter, ProgressMeter, Skipped, Stop,
+    DEFAULT_ATTEMPTS, DEFAULT_JOBS, Countdown, FileMeter, Pace, ProgressMeter, Skipped, Stop,
     TaskRunner, TransferResult, check_attempts, finish, interruptible, is_retryable, retrying)
 from pydas.transport import CHUNK_SIZE
 
@@ -148,6 +148,7 @@ class _Downloader(object):
         self._result = TransferResult()
         self._meter = ProgressMeter(progress)
         self._stop = Stop()
+        self._pace = Pace(jobs)
         self._checksums = checksumcache.default_cache()
         self._targets = Targets()
         self._runner = None
@@ -426,7 +427,7 @@ class _Downloader(object):
 
     def _phase(self):
         self._runner = TaskRunner(self._jobs, self._result, fatal=(TokenRenewalFailed,),
-                                  stop=self._stop)
+                                  stop=self._stop, pace=self._pace)
         return self._runner
 
     def _finish(self):

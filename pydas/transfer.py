@@ -535,9 +535,12 @@ class TaskRunner(object):
     :type fatal: tuple[type]
     :param stop: (optional) the transfer's :class:`Stop`, shared by its runners
     :type stop: None | Stop
+    :param pace: (optional) the transfer's :class:`Pace`, shared by its runners (so that a
+        later phase starts at the pace an earlier one reached)
+    :type pace: None | Pace
     """
 
-    def __init__(self, jobs, result, fatal=(), stop=None):
+    def __init__(self, jobs, result, fatal=(), stop=None, pace=None):
         if isinstance(jobs, bool) or not isinstance(jobs, int):
             raise TypeError('jobs must be an int, not {0!r}'.format(jobs))
         if jobs < 1:
@@ -553,7 +556,7 @@ class TaskRunner(object):
         self._running = 0
         self._unfinished = 0
         self._fatal_error = None
-        self.pace = Pace(jobs)
+        self.pace = pace if pace is not None else Pace(jobs)
 
     def __enter__(self):
         return self
