@@ -21,6 +21,7 @@ of ``midas.item.create`` followed by ``midas.upload.generatetoken``.
 
 import collections
 import logging
+import re
 import threading
 
 from pydas import uploadstate
@@ -213,13 +214,11 @@ class _Uploader(object):
                 if inside is not None:
                     pending.append(inside)
             else:
-                # One call creates the item and its upload token when the server keeps the
-                # name as it is (no item of that name yet), so that the item is found by it.
-                in_one_call = (node.is_file and names_taken is not None
-                               and node.name not in names_taken)
+                # Whether the server will keep the item's name as it is (None: unknown).
+                name_free = None if names_taken is None else node.name not in names_taken
                 self._hashes.add(node.files)
                 self._runner.submit(node.path, self._upload_item, node, folder_id,
-                                    existing_items.get(node.name), in_one_call)
+                                    existing_items.get(node.name), name_free)
 
     def _upload_folder(self, node, parent_id):
         """Create the folder; return what :meth:`_upload_children` goes on with inside it."""
@@ -256,13 +255,13 @@ class _Uploader(object):
 
     # Items -------------------------------------------------------------------
 
-    def _upload_item(self, node, folder_id, item_id, in_one_call=False):
+    def _upload_item(self, node, folder_id, item_id, name_free=None):
         """Find or create the item, send its first file, then the others in parallel.
 
         The first file decides the revision the others go to: the item's latest
         one, or a new one when the item holds other content under these names.
         """
-        plan = self._plan(node, folder_id, item_id, in_one_call)
+        plan = self._plan(node, folder_id, item_id, name_free)
         if plan is None:
             return
         first, others = plan
@@ -275,7 +274,7 @@ class _Uploader(object):
             self._runner.submit(upload.path, self._upload_part, upload, countdown)
         countdown.part_done(True)
 
-    def _plan(self, node, folder_id, item_id, in_one_call):
+    def _plan(self, node, folder_id, item_id, name_free):
         """Return the first :class:`FileUpload` of the item and the others, or None when
         nothing is left to send (each file then counted as done or failed)."""
         known = {}
@@ -294,7 +293,7 @@ class _Uploader(object):
             fresh = item_id is None
             if fresh:
                 item_id, revision, token = self._new_item(node, files[0], known, folder_id,
-                                                          in_one_call)
+                                                          name_free)
                 # Should this run stop before the file's upload token is remembered, the
                 # next one fills this item rather than creating "name (1)".
                 state, checksum = known[files[0].path]
@@ -340,16 +339,21 @@ class _Uploader(object):
                     item['item_id'])
         return item['item_id']
 
-    def _new_item(self, node, local_file, known, folder_id, in_one_call):
+    def _new_item(self, node, local_file, known, folder_id, name_free):
         """Create the item; return its id, the revision to send to and the upload token
-        when the item came with one (None otherwise, '' when no upload is needed)."""
+        when the item came with one (None otherwise, '' when no upload is needed).
+
+        The item of a single file comes with its upload token from one call,
+        ``midas.upload.generatetoken`` with the folder id, where ``midas.item.create``
+        and ``midas.upload.generatetoken`` make two.
+        """
         logger.info('creating item from %s', node.path)
 
         def created_item():
             # A call whose answer was lost may have created it: it has no revision yet.
             return self._find_item(folder_id, node.name, empty=True)
 
-        if not in_one_call:
+        if not node.is_file:
             item_id = self._create_once(
                 node.path,
                 lambda token: self._communicator.create_item(token, node.name,
@@ -362,7 +366,9 @@ class _Uploader(object):
                 token, folder_id, local_file.name, checksum=known[local_file.path][1]),
             lambda: (lambda found: None if found is None else (None, found))(created_item()))
         if upload_token == '':
-            item_id = self._find_item(folder_id, node.name)
+            # The server attached content it holds, and did not say which item it made.
+            item_id = (self._find_item(folder_id, node.name) if name_free
+                       else self._newest_named(folder_id, node.name))
         return item_id, HEAD, upload_token
 
     def _revision_for(self, node, files, known, item_id):
@@ -399,6 +405,15 @@ class _Uploader(object):
                 return None
         # The newest, should another client have added one of that name meanwhile.
         return max((item['item_id'] for item in found), key=int)
+
+    def _newest_named(self, folder_id, name):
+        """The newest item of the folder named ``name`` or, as the server renames a new item
+        whose name is taken, ``name (N)``."""
+        pattern = re.compile(re.escape(name) + r'( \(\d+\))?')
+        children = self._api(name, lambda token: self._communicator.folder_children(
+            token, folder_id))
+        return max((item['item_id'] for item in children.get('items', [])
+                    if pattern.fullmatch(item['name'])), key=int)
 
     def _api(self, path, operation):
         return retried_call(self.client, operation, self.attempts, path, self.stop)

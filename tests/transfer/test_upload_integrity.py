@@ -377,17 +377,19 @@ def test_a_file_changed_after_the_server_attached_its_old_content_is_sent_as_it_
     client.upload(str(tmp_path / 'old.txt'))
     path = tmp_path / 'scan.txt'
     driver = type(client.communicator.drivers[0])
-    generate = driver.generate_upload_token
 
     # The file is rewritten right after the server attached the content it had hashed to:
     # a moment no server can be asked to hit.
-    def generate_then_rewrite(communicator, *args, **kwargs):
-        upload_token = generate(communicator, *args, **kwargs)
-        if not path.read_bytes().startswith(b'new'):
-            path.write_bytes(b'new content, longer')
-        return upload_token
+    def then_rewrite(generate):
+        def generate_then_rewrite(communicator, *args, **kwargs):
+            answer = generate(communicator, *args, **kwargs)
+            if not path.read_bytes().startswith(b'new'):
+                path.write_bytes(b'new content, longer')
+            return answer
+        return generate_then_rewrite
 
-    monkeypatch.setattr(driver, 'generate_upload_token', generate_then_rewrite)
+    for name in ('generate_upload_token', 'generate_upload_token_for_new_item'):
+        monkeypatch.setattr(driver, name, then_rewrite(getattr(driver, name)))
 
     client.upload(str(path), attempts=2)
 
@@ -408,3 +410,19 @@ def test_a_server_stalling_longer_than_the_settling_is_caught_and_repaired(
 
     assert result.transferred == [str(path_of(tmp_path))]
     holds_exactly(midas_server, _private_id(client), {'scan.bin': content})
+
+
+def test_a_new_item_for_content_the_server_holds_is_found_under_the_name_it_got(
+        midas_server, client, tmp_path):
+    write_tree(str(tmp_path), {'a.txt': b'same content'})
+    client.upload(str(tmp_path / 'a.txt'))
+    midas_server.clear_calls()
+
+    result = client.upload(str(tmp_path / 'a.txt'))  # a new item, named "a.txt (1)"
+
+    [renamed] = midas_server.query("SELECT item_id FROM item WHERE name = 'a.txt (1)'")
+    assert [item_id for _, item_id in result.items] == [str(renamed['item_id'])]
+    assert result.unchanged == [str(tmp_path / 'a.txt')]
+    # One call made the item and attached the content; nothing was sent.
+    assert not calls_of(midas_server, 'midas.item.create')
+    assert not calls_of(midas_server, 'midas.upload.perform')
