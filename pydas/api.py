@@ -86,7 +86,7 @@ def upload(file_pattern, destination='Private', leaf_folders_as_items=False,
         instead of creating new ones
     :type reuse_existing: bool
     :param jobs: (optional, keyword) files sent at once at most (default 32; it starts
-        with 4 and takes more while the server keeps up, see :class:`pydas.transfer.Pace`)
+        with 4 and takes more while the server keeps up, see :class:`pydas.workers.Pace`)
     :type jobs: int
     :param progress: (optional, keyword) called with a :class:`pydas.transfer.Progress`
     :type progress: callable
@@ -118,7 +118,7 @@ def download(server_path, local_path='.', **options):
     :param local_path: (optional) directory to download into
     :type local_path: string
     :param jobs: (optional, keyword) files received at once at most (default 32; it starts
-        with 4 and takes more while the server keeps up, see :class:`pydas.transfer.Pace`)
+        with 4 and takes more while the server keeps up, see :class:`pydas.workers.Pace`)
     :type jobs: int
     :param progress: (optional, keyword) called with a :class:`pydas.transfer.Progress`
     :type progress: callable

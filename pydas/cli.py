@@ -26,8 +26,9 @@ from pydas import progressbar
 from pydas import serverpaths
 from pydas.exceptions import PydasException, ResponseError, TransferError, TransferInterrupted
 from pydas.session import Client
-from pydas.transfer import DEFAULT_JOBS, TransferResult, finish
+from pydas.transfer import TransferResult, finish
 from pydas.transport import TLS_ADVICE
+from pydas.workers import DEFAULT_JOBS
 
 ENV_URL = 'MIDAS_URL'
 ENV_EMAIL = 'MIDAS_EMAIL'

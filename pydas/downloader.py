@@ -32,10 +32,10 @@ from pydas.exceptions import IncompleteTransfer, TokenRenewalFailed
 from pydas.localpaths import child_path, safe_name, unique_names
 from pydas.partials import Targets
 from pydas.serverpaths import Resource, resolve
-from pydas.transfer import (
-    DEFAULT_ATTEMPTS, DEFAULT_JOBS, Countdown, FileMeter, Pace, ProgressMeter, Skipped, Stop,
-    TaskRunner, TransferResult, check_attempts, finish, interruptible, is_retryable, retrying)
+from pydas.retries import DEFAULT_ATTEMPTS, check_attempts, is_retryable, retrying
+from pydas.transfer import FileMeter, ProgressMeter, Skipped, TransferResult, finish, interruptible
 from pydas.transport import CHUNK_SIZE
+from pydas.workers import DEFAULT_JOBS, Countdown, Pace, Stop, TaskRunner
 
 logger = logging.getLogger('pydas')
 
@@ -99,7 +99,7 @@ def download_path(client, server_path, local_path='.', jobs=DEFAULT_JOBS, progre
     :type server_path: string | pydas.serverpaths.Resource
     :param local_path: directory to download into (created if missing)
     :type local_path: string
-    :param jobs: files received at once at most (see :class:`pydas.transfer.Pace`)
+    :param jobs: files received at once at most (see :class:`pydas.workers.Pace`)
     :type jobs: int
     :param progress: (optional) called with a :class:`pydas.transfer.Progress`
     :type progress: None | callable

@@ -32,7 +32,8 @@ import time
 from pydas.checksumcache import file_md5_cached
 from pydas.exceptions import (IncompleteTransfer, InvalidPolicy, InvalidUploadToken,
                               LocalFileChanged, UploadFailed)
-from pydas.transfer import FileMeter, retried_call, retrying
+from pydas.retries import retried_call, retrying
+from pydas.transfer import FileMeter
 
 logger = logging.getLogger('pydas')
 

@@ -53,7 +53,7 @@ DEFAULT_RETRY_AFTER_MAX = 120.0
 # Bytes per chunk read from a download or an upload file.
 CHUNK_SIZE = 1024 * 1024
 # Keep-alive connections a session pydas created keeps per server, at least: enough for
-# the most files a transfer moves at once by default (pydas.transfer.DEFAULT_JOBS) and the
+# the most files a transfer moves at once by default (pydas.workers.DEFAULT_JOBS) and the
 # thread listing folders, so that starting a transfer keeps the connection already open.
 DEFAULT_POOL_SIZE = 33
 # The keyword arguments of Session.request that Transport._send_prepared handles itself.

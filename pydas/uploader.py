@@ -29,10 +29,9 @@ from pydas.exceptions import ResponseError, TokenRenewalFailed
 from pydas.fileupload import HEAD, NEW_REVISION, FileUpload, hash_file
 from pydas.localtree import LocalFolder, expand, scan
 from pydas.serverpaths import resolve_destination
-from pydas.transfer import (
-    DEFAULT_ATTEMPTS, DEFAULT_JOBS, Countdown, ProgressMeter, Stopped, TaskRunner,
-    TransferResult, check_attempts, finish, interruptible, is_retryable, retried_call,
-    retry_pause, server_pushed_back)
+from pydas.retries import DEFAULT_ATTEMPTS, check_attempts, is_retryable, retried_call, retry_pause
+from pydas.transfer import ProgressMeter, TransferResult, finish, interruptible
+from pydas.workers import DEFAULT_JOBS, Countdown, Stopped, TaskRunner, server_pushed_back
 
 logger = logging.getLogger('pydas')
 
@@ -58,7 +57,7 @@ def upload_files(client, file_pattern, destination='Private', leaf_folders_as_it
     :type leaf_folders_as_items: bool
     :param reuse_existing: reuse folders and items of the same name
     :type reuse_existing: bool
-    :param jobs: files sent at once at most (see :class:`pydas.transfer.Pace`)
+    :param jobs: files sent at once at most (see :class:`pydas.workers.Pace`)
     :type jobs: int
     :param progress: (optional) called with a :class:`pydas.transfer.Progress`
     :type progress: None | callable
@@ -91,8 +90,8 @@ class _HashAhead(object):
 
     :param attempts: times to hash a file that keeps changing
     :type attempts: int
-    :param stop: the upload's :class:`pydas.transfer.Stop`
-    :type stop: pydas.transfer.Stop
+    :param stop: the upload's :class:`pydas.workers.Stop`
+    :type stop: pydas.workers.Stop
     :param ahead: files hashed and not taken yet, at most
     :type ahead: int
     """
@@ -121,7 +120,7 @@ class _HashAhead(object):
         """Return ``(FileState, md5)`` of a queued file once hashed (see
         :func:`pydas.fileupload.hash_file`), or raise what hashing it raised.
 
-        :raises pydas.transfer.Stopped: if the upload stops meanwhile
+        :raises pydas.workers.Stopped: if the upload stops meanwhile
         """
         with self._stop.abortable(self._wake):
             with self._changed:

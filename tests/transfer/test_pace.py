@@ -7,10 +7,12 @@ import pytest
 
 from pydas.checksums import file_md5
 from pydas.exceptions import UploadFailed
-from pydas.transfer import (
-    PACE_JITTER, PACE_STEP, SHORT_TASK, SLOW_FACTOR, STARTING_JOBS, Pace, Stop, Stopped,
-    TaskRunner, TransferResult, retrying)
 from pydas.localtree import LocalFile
+from pydas.retries import retrying
+from pydas.transfer import TransferResult
+from pydas.workers import (
+    PACE_JITTER, PACE_STEP, SHORT_TASK, SLOW_FACTOR, STARTING_JOBS, Pace, Stop, Stopped,
+    TaskRunner)
 from pydas.uploader import _HashAhead
 
 from tests.transfer.helpers import write_tree
@@ -122,7 +124,9 @@ def test_retryable_errors_in_tasks_halve_the_pace():
         retrying(operation, 3, 'f')
 
     def fails():
-        raise UploadFailed('the server answered 503')
+        def operation():
+            raise UploadFailed('the server answered 503')
+        retrying(operation, 1, 'g')
 
     result = TransferResult()
     with TaskRunner(32, result) as runner:

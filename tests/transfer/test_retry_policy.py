@@ -1,18 +1,20 @@
-"""The one retry policy of transfers (pydas.transfer.retrying) and the runner's Ctrl-C."""
+"""The one retry policy of transfers (pydas.retries.retrying) and the runner's Ctrl-C."""
 
 import threading
 import time
 
 import pytest
 
-from pydas import transfer
+from pydas import retries
 from pydas.exceptions import InvalidParameter, RequestError, TransferInterrupted
-from pydas.transfer import Stop, Stopped, TaskRunner, TransferResult, interruptible, retrying
+from pydas.retries import retrying
+from pydas.transfer import TransferResult, interruptible
+from pydas.workers import Stop, Stopped, TaskRunner
 
 
 @pytest.fixture(autouse=True)
 def no_pauses(monkeypatch):
-    monkeypatch.setattr(transfer, 'RETRY_PAUSE_FIRST', 0.0)
+    monkeypatch.setattr(retries, 'RETRY_PAUSE_FIRST', 0.0)
 
 
 class Work(object):
@@ -80,7 +82,7 @@ def test_a_failing_resume_counts_as_an_attempt_without_progress():
 
 
 def test_no_attempt_starts_after_the_time_limit(monkeypatch):
-    monkeypatch.setattr(transfer, 'RETRY_TIME_LIMIT', 0.0)
+    monkeypatch.setattr(retries, 'RETRY_TIME_LIMIT', 0.0)
     work = Work(steps=[1] * 10, succeed_after=10)
     with pytest.raises(RequestError):
         retrying(work, 3, 'f', position=lambda: work.position)
@@ -102,7 +104,7 @@ def test_a_stopped_transfer_starts_no_further_attempt():
 @pytest.mark.parametrize('attempts', [0, -1])
 def test_attempts_below_one_are_refused(attempts):
     with pytest.raises(ValueError, match='attempts must be at least 1'):
-        transfer.check_attempts(attempts)
+        retries.check_attempts(attempts)
 
 
 def test_ctrl_c_stops_running_tasks_and_drops_queued_ones():
