@@ -7,13 +7,13 @@ import pytest
 
 from pydas.checksums import file_md5
 from pydas.exceptions import UploadFailed
+from pydas.hashahead import HashAhead
 from pydas.localtree import LocalFile
 from pydas.retries import retrying
 from pydas.transfer import TransferResult
 from pydas.workers import (
     PACE_JITTER, PACE_STEP, SHORT_TASK, SLOW_FACTOR, STARTING_JOBS, Pace, Stop, Stopped,
     TaskRunner)
-from pydas.uploader import _HashAhead
 
 from tests.transfer.helpers import write_tree
 
@@ -162,7 +162,7 @@ def test_files_are_hashed_ahead_in_order_and_errors_go_to_their_file(tmp_path):
         paths.append(str(path))
     files = [LocalFile(path, 9) for path in paths] + [LocalFile(str(tmp_path / 'gone'), 0)]
     stop = Stop()
-    hashes = _HashAhead(attempts=2, stop=stop, ahead=2)
+    hashes = HashAhead(attempts=2, stop=stop, ahead=2)
     hashes.add(files)
     for local_file in files[:5]:
         state, checksum = hashes.take(local_file)
