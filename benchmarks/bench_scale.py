@@ -459,13 +459,7 @@ class Relay(object):
         return self
 
     def __exit__(self, *exc_info):
-        self.process.send_signal(2)
-        try:
-            self.process.wait(10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(10)
-        self.process.stdout.close()
+        common.stop_child(self.process)
         return False
 
 

@@ -176,6 +176,17 @@ def compare_trees(expected, directory):
     return bad
 
 
+def stop_child(process):
+    """Stop a child started with ``stdout=PIPE``: Ctrl-C, then kill if it lingers."""
+    process.send_signal(2)
+    try:
+        process.wait(10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(10)
+    process.stdout.close()
+
+
 @contextlib.contextmanager
 def scratch_dir(prefix):
     path = tempfile.mkdtemp(prefix=prefix)
