@@ -227,6 +227,18 @@ class _NoCookieJar(requests.cookies.RequestsCookieJar):
         """Keep no cookie (see :class:`Transport`)."""
 
 
+def _charset(headers):
+    """The charset the Content-Type header names, as requests finds it, or None.
+
+    requests before 2.33 raises AttributeError on ``...; charset`` without a value,
+    which a connection broken in the middle of the headers leaves.
+    """
+    try:
+        return requests.utils.get_encoding_from_headers(headers)
+    except AttributeError:
+        return None
+
+
 class _CookielessAdapter(requests.adapters.HTTPAdapter):
     """The adapter of a session pydas creates: it leaves the cookies of answers unparsed.
 
@@ -240,7 +252,7 @@ class _CookielessAdapter(requests.adapters.HTTPAdapter):
         response = requests.Response()
         response.status_code = getattr(resp, 'status', None)
         response.headers = CaseInsensitiveDict(getattr(resp, 'headers', {}))
-        response.encoding = requests.utils.get_encoding_from_headers(response.headers)
+        response.encoding = _charset(response.headers)
         response.raw = resp
         response.reason = resp.reason
         response.url = req.url
@@ -569,7 +581,10 @@ def parse_envelope(response, api_method, secrets=()):
                 '%s: HTTP %d %s from %s' % (api_method, status, response.reason,
                                             _origin(response.url)),
                 method=api_method, code=status, response=response) from cause
-        snippet = redact_text(response.text[:200].strip(), secrets)
+        # Not response.text: requests' charset guess fails on a Content-Type header cut
+        # short by a broken connection ("...; charset").
+        snippet = redact_text(response.content[:200].decode('utf-8', 'replace').strip(),
+                              secrets)
         raise ParseError('%s: the server did not answer with a JSON envelope (HTTP %d, %s): %r'
                          % (api_method, status, response.headers.get('Content-Type'), snippet),
                          method=api_method, code=None, response=response) from cause

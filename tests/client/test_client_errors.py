@@ -232,3 +232,27 @@ def test_every_method_with_a_bad_token(server, comm, name, args, kwargs):
         getattr(comm, name)(*args, **kwargs)
     assert 'Invalid token' in str(exc_info.value)
     assert BAD not in str(exc_info.value)
+
+
+def test_an_answer_cut_in_its_headers_is_a_parse_error_not_a_crash():
+    """A connection broken after "Content-Type: application/json; charset" (no "="):
+    requests' charset guess would raise AttributeError on it."""
+    listener = socket.create_server(('127.0.0.1', 0))
+
+    def answer_once():
+        connection, _ = listener.accept()
+        with connection:
+            connection.recv(65536)
+            connection.sendall(b'HTTP/1.1 200 OK\r\nContent-Type: application/json; charset')
+            connection.shutdown(socket.SHUT_RDWR)
+
+    server = threading.Thread(target=answer_once, daemon=True)
+    server.start()
+    try:
+        communicator = Communicator('http://127.0.0.1:%d' % listener.getsockname()[1],
+                                    retry=0)
+        with pytest.raises(exceptions.ParseError):
+            communicator.get_server_version()
+    finally:
+        server.join(10)
+        listener.close()
