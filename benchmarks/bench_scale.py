@@ -142,84 +142,23 @@ def bench_big(server, work_dir, args, summary):
     size = args.big_mib * MiB
     common.section('one %d MiB file, and 8 x %d MiB, %d runs'
                    % (args.big_mib, args.big_mib // 4, args.runs))
-    setup = Setup(server)
-    source = os.path.join(work_dir, 'big.bin')
-    common.write_random_file(source, size, seed=20)
-    many_dir = os.path.join(work_dir, 'many')
-    os.mkdir(many_dir)
-    many = [os.path.join(many_dir, 'part%d.bin' % number) for number in range(8)]
-    for number, path in enumerate(many):
-        common.write_random_file(path, size // 4, seed=30 + number)
-    received = os.path.join(work_dir, 'received.bin')
-    env = child_env(work_dir)
+    big = BigFiles(server, work_dir, size)
     runs = []
     for run in range(args.runs):
-        figures = {}
-        folder_id, folder_path = setup.folder('big-run%d' % run)
-        # curl and md5sum, the same work done by the standard tools
-        stamp(source, 'curl %d' % run)
-        figures['md5sum up'] = md5sum(source)[:2]
-        with server_cpu(server, figures, 'curl up'):
-            seconds, cpu, item_id = setup.curl_upload(source, folder_id, 'curl.bin')
-        figures['curl up'] = (seconds, cpu)
-        bitstream_id = setup.bitstream(item_id)['bitstream_id']
-        with server_cpu(server, figures, 'curl down'):
-            seconds, cpu = common.curl_download(server.url, setup.token, bitstream_id, received)
-        figures['curl down'] = (seconds, cpu)
-        figures['md5sum down'] = md5sum(received)[:2]
-        os.remove(received)
-        # the bare drivers
-        stamp(source, 'driver %d' % run)
-        _, _, md5 = md5sum(source)
-        item_id = setup.api.call('midas.item.create', token=setup.token, name='driver.bin',
-                                 parentid=folder_id)['item_id']
-        with server_cpu(server, figures, 'driver up'):
-            up = run_child(env, 'driver-upload', *setup.credentials, source, item_id)
-        bitstream = setup.bitstream(item_id)
-        with server_cpu(server, figures, 'driver down'):
-            down = run_child(env, 'driver-download', *setup.credentials,
-                             bitstream['bitstream_id'], received)
-        verified = check('driver upload', bitstream['checksum'], md5)
-        verified = check('driver download', file_md5(received)[0], md5) and verified
-        os.remove(received)
-        figures['driver up'], figures['driver down'] = up, down
-        # pydas.upload / pydas.download with default settings
-        stamp(source, 'api %d' % run)
-        _, _, md5 = md5sum(source)
-        with server_cpu(server, figures, 'api up'):
-            up = run_child(env, 'api-upload', *setup.credentials, source, folder_path,
-                           'default')
-        target = os.path.join(work_dir, 'api_out')
-        with server_cpu(server, figures, 'api down'):
-            down = run_child(env, 'api-download', *setup.credentials,
-                             folder_path + '/big.bin', target, 'default')
-        verified = check('pydas.download', file_md5(os.path.join(target, 'big.bin'))[0],
-                         md5) and verified
-        shutil.rmtree(target)
-        figures['api up'], figures['api down'] = up, down
-        # eight files: md5sum + curl one after the other, then one pydas.upload
-        hashed = sent = hashed_cpu = sent_cpu = 0.0
-        many_id, many_path = setup.folder('many-run%d' % run)
-        for path in many:
-            stamp(path, 'curl %d' % run)
-            seconds, cpu, _ = md5sum(path)
-            hashed, hashed_cpu = hashed + seconds, hashed_cpu + cpu
-            with server_cpu(server, figures, 'many curl'):
-                seconds, cpu, _ = setup.curl_upload(path, many_id)
-            sent, sent_cpu = sent + seconds, sent_cpu + cpu
-        figures['many md5sum'] = (hashed, hashed_cpu)
-        figures['many curl'] = (sent, sent_cpu)
-        checksums = {}
-        for path in many:
-            stamp(path, 'api %d' % run)
-            checksums[os.path.basename(path)] = md5sum(path)[2]
-        with server_cpu(server, figures, 'many api'):
-            figures['many api'] = run_child(env, 'api-upload', *setup.credentials, many_dir,
-                                            many_path, 'default')
-        verified = check('pydas.upload of 8 files', verify_folder(setup, many_id, 'many'),
-                         checksums) and verified
-        figures['verified'] = verified
-        if not verified:
+        figures = {'verified': True}
+        folder_id, folder_path = big.setup.folder('big-run%d' % run)
+        many_id, many_path = big.setup.folder('many-run%d' % run)
+        one_file = [lambda: big.tools(run, folder_id, figures),
+                    lambda: big.drivers(run, folder_id, figures),
+                    lambda: big.api(run, folder_path, figures)]
+        eight_files = [lambda: big.many_tools(run, many_id, figures),
+                       lambda: big.many_api(run, many_id, many_path, figures)]
+        # The step right after a big write runs slower on this storage, whichever tool
+        # it is: every other run takes the steps in the reverse order.
+        for step in (one_file + eight_files if run % 2 == 0
+                     else one_file[::-1] + eight_files[::-1]):
+            step()
+        if not figures['verified']:
             print('  run %d: bytes NOT verified' % (run + 1))
         runs.append(figures)
         print('  run %d: %s' % (run + 1, ', '.join(
@@ -227,6 +166,96 @@ def bench_big(server, work_dir, args, summary):
             for key, value in sorted(figures.items())
             if key not in ('verified', 'server cpu'))), flush=True)
     report_big(runs, size, summary)
+
+
+class BigFiles(object):
+    """The steps of the big-file figures; each adds its figures to a run's ``figures``."""
+
+    def __init__(self, server, work_dir, size):
+        self.server = server
+        self.work_dir = work_dir
+        self.setup = Setup(server)
+        self.source = os.path.join(work_dir, 'big.bin')
+        common.write_random_file(self.source, size, seed=20)
+        self.many_dir = os.path.join(work_dir, 'many')
+        os.mkdir(self.many_dir)
+        self.many = [os.path.join(self.many_dir, 'part%d.bin' % number) for number in range(8)]
+        for number, path in enumerate(self.many):
+            common.write_random_file(path, size // 4, seed=30 + number)
+        self.received = os.path.join(work_dir, 'received.bin')
+        self.env = child_env(work_dir)
+
+    def tools(self, run, folder_id, figures):
+        """curl and md5sum: the same work done by the standard tools."""
+        stamp(self.source, 'curl %d' % run)
+        figures['md5sum up'] = md5sum(self.source)[:2]
+        with server_cpu(self.server, figures, 'curl up'):
+            seconds, cpu, item_id = self.setup.curl_upload(self.source, folder_id, 'curl.bin')
+        figures['curl up'] = (seconds, cpu)
+        bitstream_id = self.setup.bitstream(item_id)['bitstream_id']
+        with server_cpu(self.server, figures, 'curl down'):
+            figures['curl down'] = common.curl_download(self.server.url, self.setup.token,
+                                                        bitstream_id, self.received)
+        figures['md5sum down'] = md5sum(self.received)[:2]
+        os.remove(self.received)
+
+    def drivers(self, run, folder_id, figures):
+        """The bare drivers: perform_upload and download_bitstream."""
+        stamp(self.source, 'driver %d' % run)
+        _, _, md5 = md5sum(self.source)
+        item_id = self.setup.api.call('midas.item.create', token=self.setup.token,
+                                      name='driver.bin', parentid=folder_id)['item_id']
+        with server_cpu(self.server, figures, 'driver up'):
+            figures['driver up'] = run_child(self.env, 'driver-upload', *self.setup.credentials,
+                                             self.source, item_id)
+        bitstream = self.setup.bitstream(item_id)
+        with server_cpu(self.server, figures, 'driver down'):
+            figures['driver down'] = run_child(self.env, 'driver-download',
+                                               *self.setup.credentials,
+                                               bitstream['bitstream_id'], self.received)
+        figures['verified'] &= check('driver upload', bitstream['checksum'], md5)
+        figures['verified'] &= check('driver download', file_md5(self.received)[0], md5)
+        os.remove(self.received)
+
+    def api(self, run, folder_path, figures):
+        """pydas.upload and pydas.download with default settings."""
+        stamp(self.source, 'api %d' % run)
+        _, _, md5 = md5sum(self.source)
+        with server_cpu(self.server, figures, 'api up'):
+            figures['api up'] = run_child(self.env, 'api-upload', *self.setup.credentials,
+                                          self.source, folder_path, 'default')
+        target = os.path.join(self.work_dir, 'api_out')
+        with server_cpu(self.server, figures, 'api down'):
+            figures['api down'] = run_child(self.env, 'api-download', *self.setup.credentials,
+                                            folder_path + '/big.bin', target, 'default')
+        figures['verified'] &= check('pydas.download',
+                                     file_md5(os.path.join(target, 'big.bin'))[0], md5)
+        shutil.rmtree(target)
+
+    def many_tools(self, run, many_id, figures):
+        """Eight files, md5sum + curl one after the other."""
+        hashed = sent = hashed_cpu = sent_cpu = 0.0
+        for path in self.many:
+            stamp(path, 'curl %d' % run)
+            seconds, cpu, _ = md5sum(path)
+            hashed, hashed_cpu = hashed + seconds, hashed_cpu + cpu
+            with server_cpu(self.server, figures, 'many curl'):
+                seconds, cpu, _ = self.setup.curl_upload(path, many_id)
+            sent, sent_cpu = sent + seconds, sent_cpu + cpu
+        figures['many md5sum'] = (hashed, hashed_cpu)
+        figures['many curl'] = (sent, sent_cpu)
+
+    def many_api(self, run, many_id, many_path, figures):
+        """The eight files in one pydas.upload."""
+        checksums = {}
+        for path in self.many:
+            stamp(path, 'api %d' % run)
+            checksums[os.path.basename(path)] = md5sum(path)[2]
+        with server_cpu(self.server, figures, 'many api'):
+            figures['many api'] = run_child(self.env, 'api-upload', *self.setup.credentials,
+                                            self.many_dir, many_path, 'default')
+        figures['verified'] &= check('pydas.upload of 8 files',
+                                     verify_folder(self.setup, many_id, 'many'), checksums)
 
 
 def check(what, found, expected):
@@ -237,7 +266,12 @@ def check(what, found, expected):
 
 @contextlib.contextmanager
 def server_cpu(server, figures, key):
-    """Add the server's CPU time over the ``with`` block to ``figures['server cpu'][key]``."""
+    """Add the server's CPU time over the ``with`` block to ``figures['server cpu'][key]``.
+
+    Dirty pages are written out first, so that no step pays for the writes of the one
+    before it.
+    """
+    os.sync()
     start = common.process_cpu_seconds(server.pid)
     yield
     spent = figures.setdefault('server cpu', {})
@@ -475,20 +509,21 @@ def make_certificate(work_dir):
 
 @contextlib.contextmanager
 def delayed_link(server, work_dir, rtt_ms, tls, tls_max=None):
-    """Yield (url, verify) of ``server`` behind a delaying relay (and TLS, at most of
-    version ``tls_max`` when given)."""
+    """Yield (url, verify, relay pids) of ``server`` behind a delaying relay (and TLS, at
+    most of version ``tls_max`` when given)."""
     parts = urllib.parse.urlsplit(server.url)
     if not tls:
         with Relay(os.path.join(HERE, 'delay_proxy.py'), parts.hostname, parts.port,
                    rtt_ms) as delay:
-            yield 'http://127.0.0.1:%d' % delay.port, True
+            yield 'http://127.0.0.1:%d' % delay.port, True, [delay.process.pid]
         return
     cert, key = make_certificate(work_dir)
     with Relay(os.path.join(HERE, 'tls_relay.py'), parts.hostname, parts.port, cert, key,
                *([tls_max] if tls_max else [])) as terminator, \
             Relay(os.path.join(HERE, 'delay_proxy.py'), '127.0.0.1', terminator.port,
                   rtt_ms) as delay:
-        yield 'https://127.0.0.1:%d' % delay.port, cert
+        yield ('https://127.0.0.1:%d' % delay.port, cert,
+               [terminator.process.pid, delay.process.pid])
 
 
 class Linked(object):
@@ -501,37 +536,49 @@ class Linked(object):
         self.api_key = server.api_key
 
 
+class LinkPhase(bench_client.Phase):
+    """A :class:`bench_client.Phase` that also takes the CPU time of the link's relays."""
+
+    def __init__(self, server_pid, relay_pids):
+        super(LinkPhase, self).__init__(server_pid)
+        self.relay_pids = relay_pids
+
+    def __enter__(self):
+        self.relay_start = sum(common.process_cpu_seconds(pid) for pid in self.relay_pids)
+        return super(LinkPhase, self).__enter__()
+
+    def __exit__(self, *exc_info):
+        super(LinkPhase, self).__exit__(*exc_info)
+        self.relay_cpu = (sum(common.process_cpu_seconds(pid) for pid in self.relay_pids)
+                          - self.relay_start)
+        return False
+
+    @property
+    def cpu_floor(self):
+        """The wall time the CPU allows: all the processes' CPU spread over every core, and
+        not less than the client's own (one interpreter lock)."""
+        total = self.client_cpu + self.server_cpu + self.relay_cpu
+        return max(total / (os.cpu_count() or 1), self.client_cpu)
+
+
 def bench_latency(server, work_dir, args, summary, label):
     common.section('latency-bound link%s: %d ms round trip%s, %d runs'
                    % (label, args.delay_ms, ', TLS %s' % (args.tls_max or '1.3')
                       if args.tls else '', args.runs))
-    from pydas.core import Communicator
     import pydas.api
 
+    if args.tls and not args.tls_max:
+        with delayed_link(server, work_dir, args.delay_ms, True, '1.2') as (url, verify, _):
+            os.environ['REQUESTS_CA_BUNDLE'] = verify
+            per_call(url, verify, args, summary, label, '1.2')
     link = delayed_link(server, work_dir, args.delay_ms, args.tls, args.tls_max)
-    with link as (url, verify):
+    with link as (url, verify, relay_pids):
         linked = Linked(server, url)
         # The naive baseline (requests' module functions) checks the certificate this way.
         os.environ['REQUESTS_CA_BUNDLE'] = verify if verify is not True else ''
-        version_url = url + '/api/json?method=midas.version'
-        communicator = Communicator(url)
-        communicator.verify_ssl_certificate = verify
-
-        def naive():
-            requests.post(version_url).raise_for_status()
-
-        try:
-            stats = common.compare_latency({'naive': naive,
-                                            'pydas': communicator.get_server_version},
-                                           args.calls, rounds=args.runs)
-        finally:
-            communicator.close()
-        (naive_median, _), (pydas_median, _) = stats['naive'], stats['pydas']
-        ratio = naive_median / pydas_median
-        summary.add('per call%s' % label, '%.1f ms' % (pydas_median * 1000),
-                    'naive %.1f ms' % (naive_median * 1000), ratio,
-                    '>= %.1fx' % PER_CALL_SPEEDUP, ratio >= PER_CALL_SPEEDUP)
-        sides = ('naive', 'pydas default', 'pydas jobs=4')
+        per_call(url, verify, args, summary, label, args.tls_max or '1.3')
+        # pydas without the link (straight to the server, no TLS): what the CPU alone costs.
+        sides = ('naive', 'pydas default', 'pydas jobs=4', 'pydas no link')
         runs = dict((side, []) for side in sides)
         seed = 1000
         for run in range(args.runs):
@@ -544,14 +591,15 @@ def bench_latency(server, work_dir, args, summary, label):
                 if side == 'naive':
                     up, down = bench_client.run_naive(linked, source, target, len(files))
                 else:
-                    pydas.api.login(email=server.email, api_key=server.api_key, url=url,
-                                    verify_ssl_certificate=verify)
-                    options = {} if side == 'pydas default' else dict(jobs=4)
-                    with bench_client.Phase(server.pid) as up:
+                    side_url = server.url if side == 'pydas no link' else url
+                    pydas.api.login(email=server.email, api_key=server.api_key, url=side_url,
+                                    verify_ssl_certificate=verify if side_url == url else True)
+                    options = dict(jobs=4) if side == 'pydas jobs=4' else {}
+                    with LinkPhase(server.pid, relay_pids) as up:
                         pydas.api.upload(source, destination='Private', **options)
                     server_path = '%s/Private/%s' % (
                         common.RawApi(server.url).user_path(server.email), name)
-                    with bench_client.Phase(server.pid) as down:
+                    with LinkPhase(server.pid, relay_pids) as down:
                         pydas.api.download(server_path, local_path=target, **options)
                     target = os.path.join(target, name)
                 bad = common.compare_trees(files, target)
@@ -560,20 +608,18 @@ def bench_latency(server, work_dir, args, summary, label):
                 runs[side].append(dict(up=up, down=down))
                 shutil.rmtree(source)
                 shutil.rmtree(os.path.dirname(target) if side != 'naive' else target)
-                print('  run %d %-13s up %.2f s (CPU %.2f s), down %.2f s (CPU %.2f s)'
-                      % (run + 1, side, up.seconds, up.client_cpu, down.seconds,
-                         down.client_cpu), flush=True)
+                print('  run %d %-13s up %s, down %s'
+                      % (run + 1, side, phase_cpu(up), phase_cpu(down)), flush=True)
         os.environ.pop('REQUESTS_CA_BUNDLE', None)
 
-    def median(side, direction):
-        phases = [run[direction] for run in runs[side]]
-        return (common.statistics.median(phase.seconds for phase in phases),
-                common.statistics.median(phase.client_cpu for phase in phases))
+    def median(side, direction, figure=lambda phase: phase.seconds):
+        return common.statistics.median(figure(run[direction]) for run in runs[side])
 
     for direction in ('up', 'down'):
-        naive = median('naive', direction)
+        naive = median('naive', direction), median('naive', direction, client_cpu)
+        budget = naive[0] / SMALL_FILES_SPEEDUP
         for side in ('pydas default', 'pydas jobs=4'):
-            measured = median(side, direction)
+            measured = median(side, direction), median(side, direction, client_cpu)
             ratio = naive[0] / measured[0]
             target = side == 'pydas default'
             summary.add('%d small files %sload%s, %s' % (args.small_files, direction, label,
@@ -581,6 +627,57 @@ def bench_latency(server, work_dir, args, summary, label):
                         timing(*measured), 'naive %s' % timing(*naive), ratio,
                         '>= %.0fx' % SMALL_FILES_SPEEDUP if target else '',
                         ratio >= SMALL_FILES_SPEEDUP if target else None)
+        floor = median('pydas default', direction, lambda phase: phase.cpu_floor)
+        summary.add('  CPU floor over the link%s (%sload)' % (label, direction),
+                    '%.2f s' % floor, '%.0fx needs %.2f s' % (SMALL_FILES_SPEEDUP, budget),
+                    naive[0] / floor)
+        unlinked = median('pydas no link', direction)
+        summary.add('  pydas without any link%s (%sload)' % (label, direction),
+                    timing(unlinked, median('pydas no link', direction, client_cpu)),
+                    '%.0fx needs %.2f s' % (SMALL_FILES_SPEEDUP, budget), naive[0] / unlinked)
+
+
+def per_call(url, verify, args, summary, label, tls_version):
+    """Per-call latency of pydas against the naive client over the link at ``url``.
+
+    The naive client opens a connection per call: TCP (one round trip), the TLS handshake
+    (one round trip in TLS 1.3, two in 1.2), then the call; pydas keeps its connection and
+    spends one round trip. The ratio is at most 3x over TLS 1.3, 4x over TLS 1.2.
+    """
+    from pydas.core import Communicator
+
+    version_url = url + '/api/json?method=midas.version'
+    communicator = Communicator(url)
+    communicator.verify_ssl_certificate = verify
+
+    def naive():
+        requests.post(version_url).raise_for_status()
+
+    try:
+        stats = common.compare_latency({'naive': naive,
+                                        'pydas': communicator.get_server_version},
+                                       args.calls, rounds=args.runs)
+    finally:
+        communicator.close()
+    (naive_median, _), (pydas_median, _) = stats['naive'], stats['pydas']
+    ratio = naive_median / pydas_median
+    handshake = {'1.3': 1, '1.2': 2}.get(tls_version, 0) if args.tls else 0
+    summary.add('per call%s%s' % (label, ', TLS %s' % tls_version if args.tls else ''),
+                '%.1f ms' % (pydas_median * 1000), 'naive %.1f ms' % (naive_median * 1000),
+                ratio, '>= %.1fx (at most %dx)' % (PER_CALL_SPEEDUP, 2 + handshake),
+                ratio >= PER_CALL_SPEEDUP)
+
+
+def client_cpu(phase):
+    return phase.client_cpu
+
+
+def phase_cpu(phase):
+    """Wall time and the CPU time of each process over a phase."""
+    relays = getattr(phase, 'relay_cpu', None)
+    return '%.2f s (CPU client %.2f, server %.2f%s)' % (
+        phase.seconds, phase.client_cpu, phase.server_cpu,
+        ', relays %.2f' % relays if relays is not None else '')
 
 
 def server_has_workers():

@@ -121,7 +121,7 @@ def download_path(client, server_path, local_path='.', jobs=DEFAULT_JOBS, progre
     downloader = _Downloader(client, jobs, progress, attempts)
     if resource.kind == 'item':
         return downloader.download_item(resource.id, local_path)
-    return downloader.download_folder(resource.id, local_path)
+    return downloader.download_folder(resource.id, local_path, resource.record)
 
 
 def download_folder(client, folder_id, path='.', jobs=DEFAULT_JOBS, progress=None,
@@ -155,11 +155,16 @@ class _Downloader(object):
         # The workers, and this thread listing folders meanwhile.
         self._communicator.reserve_connections(jobs + 1)
 
-    def download_folder(self, folder_id, directory):
-        """Download the folder ``folder_id`` as a directory inside ``directory``."""
+    def download_folder(self, folder_id, directory, folder=None):
+        """Download the folder ``folder_id`` as a directory inside ``directory``.
+
+        ``folder`` is its record when its parent's listing gave it already (one round trip
+        fewer); otherwise it is fetched.
+        """
         with interruptible(self._result):
-            folder = self._client.with_token(
-                lambda token: self._communicator.folder_get(token, folder_id))
+            if folder is None:
+                folder = self._client.with_token(
+                    lambda token: self._communicator.folder_get(token, folder_id))
             os.makedirs(directory, exist_ok=True)
             root = RemoteFolder(folder, child_path(directory, safe_name(folder['name'])))
             with self._phase():

@@ -110,28 +110,43 @@ class _DownloadBody(object):
         self._api_method = api_method
         self._received = 0
         self._raw = response.raw
-        # http.client's response (urllib3's private _fp) reads straight into a buffer, where
-        # urllib3's own readinto reads into new bytes and copies them; only without a
-        # content encoding to decode.
+        # http.client's response (urllib3's private _fp) reads straight into a buffer or
+        # into the bytes it returns, where urllib3 reads into new bytes and copies them;
+        # only without a content encoding to decode.
         fp = getattr(self._raw, '_fp', None)
         if fp is not None and hasattr(fp, 'readinto') and response.headers.get(
                 'Content-Encoding', 'identity').lower() == 'identity':
-            self._read_into = fp.readinto
+            self._read_into, self._read_bytes = fp.readinto, fp.read
             self._fp = fp
         else:
-            self._read_into = self._read_decoded
+            self._read_into, self._read_bytes = self._read_decoded_into, self._read_decoded
             self._fp = None
 
     def __iter__(self):
         try:
-            view = memoryview(bytearray(CHUNK_SIZE))
             while True:
-                count = self.readinto(view)
-                if not count:
+                chunk = self.read(CHUNK_SIZE)
+                if not chunk:
                     break
-                yield bytes(view[:count])
+                yield chunk
         finally:
             self.close()
+
+    def read(self, size):
+        """Read the next bytes of the body, at most ``size``; ``b''`` at the end.
+
+        :param size: bytes to read at most
+        :type size: int
+        :rtype: bytes
+        :raises pydas.exceptions.RequestError: if the connection broke before the end
+        """
+        size = self._left(size)
+        if not size:
+            return b''
+        with self._breaking():
+            data = self._read_bytes(size)
+        self._count(len(data))
+        return data
 
     def readinto(self, buffer):
         """Read the next bytes of the body into ``buffer``; return their count (0 at the end).
@@ -141,23 +156,37 @@ class _DownloadBody(object):
         :rtype: int
         :raises pydas.exceptions.RequestError: if the connection broke before the end
         """
-        view = memoryview(buffer)
-        if self._expected is not None:
-            view = view[:self._expected - self._received]
+        view = memoryview(buffer)[:self._left(len(buffer))]
         if not len(view):
             return 0
-        try:
+        with self._breaking():
             count = self._read_into(view)
+        self._count(count)
+        return count
+
+    def _left(self, size):
+        """``size``, cut to the bytes the body has left (when known)."""
+        return size if self._expected is None else min(size, self._expected - self._received)
+
+    @contextlib.contextmanager
+    def _breaking(self):
+        """Turn the errors of a broken connection into :meth:`_broken`."""
+        try:
+            yield
         except (urllib3.exceptions.HTTPError, requests.exceptions.RequestException,
                 OSError) as exc:
             raise self._broken() from exc
+
+    def _count(self, count):
         if not count and self._expected is not None:
             raise self._broken()
         self._received += count
-        return count
 
-    def _read_decoded(self, view):
-        data = self._raw.read(len(view), decode_content=True)
+    def _read_decoded(self, size):
+        return self._raw.read(size, decode_content=True)
+
+    def _read_decoded_into(self, view):
+        data = self._read_decoded(len(view))
         view[:len(data)] = data
         return len(data)
 

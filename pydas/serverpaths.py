@@ -20,12 +20,15 @@ class Resource(object):
     :ivar kind: ``'folder'`` or ``'item'``
     :ivar id: the folder or item id, as a string
     :ivar name: its name
+    :ivar record: the folder or item as its parent folder listed it, or None when it was
+        not found in a listing (a home or community root folder)
     """
 
-    def __init__(self, kind, resource_id, name):
+    def __init__(self, kind, resource_id, name, record=None):
         self.kind = kind
         self.id = str(resource_id)
         self.name = name
+        self.record = record
 
     def __repr__(self):
         return '<Resource {0} {1} {2!r}>'.format(self.kind, self.id, self.name)
@@ -138,9 +141,9 @@ def _descend(client, resource, names, server_path):
 def _child_named(children, name, is_last):
     for folder in children.get('folders', []):
         if folder['name'] == name:
-            return Resource('folder', folder['folder_id'], name)
+            return Resource('folder', folder['folder_id'], name, folder)
     if is_last:
         for item in children.get('items', []):
             if item['name'] == name:
-                return Resource('item', item['item_id'], name)
+                return Resource('item', item['item_id'], name, item)
     return None

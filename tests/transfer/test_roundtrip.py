@@ -248,6 +248,25 @@ def test_files_of_a_new_folder_take_one_call_to_create_their_items(midas_server,
     assert sorted(uploaded) == sorted(item_id for item_id, _ in by_name.values())
 
 
+def test_a_folder_found_by_its_path_is_not_fetched_again(midas_server, client, tmp_path):
+    write_tree(str(tmp_path / 'up'), {'tree/sub/a.txt': b'a', 'tree/b.txt': b'b'})
+    client.upload(str(tmp_path / 'up' / 'tree'))
+    midas_server.clear_calls()
+
+    client.download('/users/Ada_Lovelace/Private/tree', str(tmp_path / 'down'))
+
+    # The listing of Private gave the folder's record: no midas.folder.get for it.
+    assert not calls_of(midas_server, 'midas.folder.get')
+    assert read_tree(str(tmp_path / 'down')) == {'tree/sub/a.txt': b'a', 'tree/b.txt': b'b'}
+    # A folder downloaded by id is fetched once, for its name.
+    midas_server.clear_calls()
+    tree_id = midas_server.query("SELECT folder_id FROM folder WHERE name = 'tree'")[0][
+        'folder_id']
+    client.download_folder_recursive(tree_id, str(tmp_path / 'by_id'))
+    assert len(calls_of(midas_server, 'midas.folder.get')) == 1
+    assert read_tree(str(tmp_path / 'by_id')) == read_tree(str(tmp_path / 'down'))
+
+
 def test_many_jobs_keep_their_connections(midas_server, client, tmp_path, caplog):
     """jobs=12 workers at once fit in the connection pool: none is closed and reopened."""
     files = {'many/{0:02d}.bin'.format(number): os.urandom(1000) for number in range(24)}
