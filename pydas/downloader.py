@@ -42,6 +42,9 @@ logger = logging.getLogger('pydas')
 # Bitstreams created by midas.link.create point to a URL; there is nothing to download.
 _LINK_MIMETYPE = 'url'
 
+# What a download needs of a bitstream's record.
+_BITSTREAM_KEYS = ('bitstream_id', 'name', 'mimetype', 'sizebytes', 'checksum')
+
 # Bytes to receive above which the MD5 is computed on a thread of its own.
 BACKGROUND_HASH_MIN_SIZE = 8 * CHUNK_SIZE
 
@@ -74,6 +77,8 @@ def _folders_below(root):
 
 class RemoteItem(object):
     """A server item and the local file or directory it goes to."""
+
+    __slots__ = ('item_id', 'path', 'item', 'bitstreams', 'links')
 
     def __init__(self, item_id, path):
         self.item_id = item_id
@@ -224,17 +229,21 @@ class _Downloader(object):
             remote.folders.append(subfolder)
 
     def _describe_item(self, node):
-        """Fetch the item with its revisions; keep the HEAD revision's bitstreams."""
-        node.item = retrying(
+        """Fetch the item with its revisions; keep the HEAD revision's bitstreams.
+
+        Only what the download needs of them is kept, and the item's whole record only
+        for the item callbacks: a listing of many items takes that much less memory.
+        """
+        item = retrying(
             lambda: self._client.with_token(
                 lambda token: self._communicator.item_get(token, node.item_id)),
             self._attempts, node.path or str(node.item_id), stop=self._stop)
-        revisions = node.item.get('revisions') or []
+        revisions = item.get('revisions') or []
         for bitstream in revisions[-1]['bitstreams'] if revisions else []:
-            if bitstream.get('mimetype') == _LINK_MIMETYPE:
-                node.links.append(bitstream)
-            else:
-                node.bitstreams.append(bitstream)
+            kept = dict((key, bitstream.get(key)) for key in _BITSTREAM_KEYS)
+            (node.links if kept['mimetype'] == _LINK_MIMETYPE else node.bitstreams).append(kept)
+        node.item = (item if self._client.item_download_callbacks
+                     else {'item_id': item['item_id'], 'name': item['name']})
 
     def _count(self, items):
         bitstreams = [bitstream for item in items for bitstream in item.bitstreams]

@@ -157,8 +157,10 @@ def test_callbacks_get_their_arguments(midas_server, client, tmp_path):
     assert all(communicator is client.communicator and token == client.token
                for communicator, token, _ in uploaded)
 
+    records = []
     client.add_item_download_callback(
-        lambda communicator, token, item, path: items.append((item['name'], path)))
+        lambda communicator, token, item, path: (items.append((item['name'], path)),
+                                                 records.append(item)))
     client.add_folder_download_callback(
         lambda communicator, token, folder, path: folders.append((folder['name'], path)))
     down = str(tmp_path / 'down')
@@ -168,6 +170,9 @@ def test_callbacks_get_their_arguments(midas_server, client, tmp_path):
                              ('b.txt', os.path.join(down, 'tree', 'sub', 'b.txt'))]
     assert folders == [('sub', os.path.join(down, 'tree', 'sub')),
                        ('tree', os.path.join(down, 'tree'))]
+    # The item callbacks get the whole record midas.item.get gave, revisions included.
+    assert all(record['revisions'][-1]['bitstreams'][0]['checksum'] and 'uuid' in record
+               for record in records)
 
 
 def test_download_skips_identical_and_replaces_different(midas_server, client, tmp_path):
