@@ -91,8 +91,8 @@ def main(argv):
     listener = socket.socket()
     listener.bind(('127.0.0.1', 0))
     listener.listen(128)
-    print(listener.getsockname()[1], flush=True)
     try:
+        print(listener.getsockname()[1], flush=True)
         while True:
             client, _ = listener.accept()
             threading.Thread(target=relay, args=(client, target, one_way_delay),
