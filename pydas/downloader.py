@@ -291,7 +291,8 @@ class _Downloader(object):
                        for bitstream in node.bitstreams]
         countdown = Countdown(len(targets) + 1, lambda: self._item_done(node))
         for bitstream, path in targets:
-            self._runner.submit(path, self._fetch_part, bitstream, path, countdown)
+            self._runner.submit(path, self._fetch_part, bitstream, path, countdown,
+                                size=int(bitstream['sizebytes'] or 0))
         countdown.part_done(True)
 
     def _skip(self, path, reason):

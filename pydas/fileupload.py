@@ -137,6 +137,11 @@ class FileUpload(object):
         return self._file.path
 
     @property
+    def size(self):
+        """The size of the file when it was listed."""
+        return self._file.size
+
+    @property
     def fresh(self):
         """Whether this upload's item was created for it."""
         return self._fresh

@@ -36,6 +36,7 @@ from requests.structures import CaseInsensitiveDict
 from requests.utils import requote_uri
 from urllib3.exceptions import NewConnectionError
 
+from pydas import workers
 from pydas.exceptions import ParseError, RequestError, SSLVerificationFailed, exception_class
 from pydas.redaction import redact_text, redact_url, scrub_chain
 from pydas.text import repair_text
@@ -351,6 +352,7 @@ class Transport(object):
             self._warn_unverified(url)
         attempt = 0
         while True:
+            started = time.monotonic()
             try:
                 if self._plain_call(kwargs):
                     response = self._send_prepared(verb, url, kwargs)
@@ -369,6 +371,8 @@ class Transport(object):
                     continue
                 raise RequestError(self._failure_message(api_method, url, exc, secrets),
                                    method=api_method, request=exc.request) from exc
+            if response.status_code < 500:
+                workers.answered(time.monotonic() - started)
             if (read_only and response.status_code in self.retry.statuses
                     and attempt < self.retry.total):
                 retry_after = response.headers.get('Retry-After')

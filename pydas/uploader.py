@@ -133,7 +133,8 @@ class _Uploader(object):
                 name_free = None if names_taken is None else node.name not in names_taken
                 self._hashes.add(node.files)
                 self._runner.submit(node.path, self._upload_item, node, folder_id,
-                                    existing_items.get(node.name), name_free)
+                                    existing_items.get(node.name), name_free,
+                                    size=max([0] + [part.size for part in node.files]))
 
     def _upload_folder(self, node, parent_id):
         """Create the folder; return what :meth:`_upload_children` goes on with inside it."""
@@ -186,7 +187,8 @@ class _Uploader(object):
             return
         countdown = Countdown(len(others) + 1, lambda: self._item_done(node, first.item_id))
         for upload in others:
-            self._runner.submit(upload.path, self._upload_part, upload, countdown)
+            self._runner.submit(upload.path, self._upload_part, upload, countdown,
+                                size=upload.size)
         countdown.part_done(True)
 
     def _plan(self, node, folder_id, item_id, name_free):

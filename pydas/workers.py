@@ -22,19 +22,22 @@ DEFAULT_JOBS = 32
 #: Files moved at once at first; more while the server keeps up (see :class:`Pace`).
 STARTING_JOBS = 4
 
-#: Tasks taking longer than this (seconds) move a lot of bytes: running more at once
-#: would not make them faster, so they leave the concurrency as it is.
-SHORT_TASK = 1.0
+#: Tasks moving more bytes than this leave the concurrency as it is: running more of
+#: them at once would not make them faster (bytes, not round trips, take their time).
+BULK_TASK_SIZE = 8 * 1024 * 1024
 
-#: A short task taking at most this times the fastest so far counts as the server keeping up.
+#: Answers taking longer than this (seconds) say nothing about round trips: not counted.
+SHORT_ANSWER = 1.0
+
+#: An answer taking at most this times the fastest so far counts as the server keeping up.
 FLAT_FACTOR = 3.0
 
-#: A short task taking more than this times the fastest so far counts as a server falling
+#: An answer taking more than this times the fastest so far counts as a server falling
 #: behind.
 SLOW_FACTOR = 6.0
 
-#: Tasks at once added per short task that came back in time: the concurrency triples
-#: from one round of tasks to the next, as long as the server keeps up.
+#: Tasks at once added per answer that came back in time: the concurrency triples from
+#: one round trip to the next, as long as the server keeps up.
 PACE_STEP = 2
 
 #: Seconds of jitter (scheduling on a busy host) either comparison tolerates.
@@ -47,13 +50,15 @@ STOP_GRACE = 1.5
 class Pace(object):
     """How many tasks a :class:`TaskRunner` runs at once.
 
-    It starts at :data:`STARTING_JOBS` and takes :data:`PACE_STEP` more for every
-    short task that came back about as fast as the fastest so far (while the server's
-    answer times stay flat, as over a link where round trips, not the server,
-    bound the time), one fewer for a short task much slower than that (a
-    server falling behind), and halves when the server pushes back (an HTTP
-    5xx, a timeout, a broken connection: any retryable error of a task). It
-    never goes beyond ``cap``, nor below 1.
+    It starts at :data:`STARTING_JOBS` and learns from the answer time of every API
+    call of its tasks: :data:`PACE_STEP` more for an answer that came back about as
+    fast as the fastest so far (the server's answer times staying flat, as over a
+    link where round trips, not the server, bound the time), one fewer for an answer
+    much slower than that (a server falling behind); it halves when the server
+    pushes back (an HTTP 5xx, a timeout, a broken connection: any retryable error of
+    a task). Learning from each answer rather than from each finished task lets a
+    task of several calls (an upload: token, bytes, check) raise the pace after its
+    first round trip. It never goes beyond ``cap``, nor below 1.
 
     :param cap: tasks at once at most (the user's ``jobs``)
     :type cap: int
@@ -64,27 +69,47 @@ class Pace(object):
         self.limit = min(cap, STARTING_JOBS)
         self._fastest = None
         self._lock = threading.Lock()
+        self._on_growth = None
 
-    def finished(self, seconds):
-        """Count a task that succeeded after ``seconds``."""
-        if seconds > SHORT_TASK:
+    def answered(self, seconds):
+        """Count an API call answered after ``seconds``."""
+        if seconds > SHORT_ANSWER:
             return
         with self._lock:
+            before = self.limit
             if self._fastest is None or seconds < self._fastest:
                 self._fastest = seconds
             if seconds <= self._fastest * FLAT_FACTOR + PACE_JITTER:
                 self.limit = min(self.cap, self.limit + PACE_STEP)
             elif seconds > self._fastest * SLOW_FACTOR + PACE_JITTER:
                 self.limit = max(1, self.limit - 1)
+            on_growth = self._on_growth if self.limit > before else None
+        if on_growth is not None:
+            on_growth()
 
     def pushed_back(self):
         """Count a retryable error: the server (or the way to it) is overloaded."""
         with self._lock:
             self.limit = max(1, self.limit // 2)
 
+    def notify_growth(self, callback):
+        """Call ``callback()`` whenever the limit grows (the runner using this pace starts
+        more tasks at once)."""
+        self._on_growth = callback
 
-# The Pace of the runner whose worker is the current thread.
+
+# The Pace of the runner whose worker is the current thread, and whether its task
+# counts for it (not a bulk one).
 _running = threading.local()
+
+
+def answered(seconds):
+    """Tell the :class:`Pace` of the task running on this thread (if any, and unless it
+    moves bulk data) that an API call answered after ``seconds``; the transport calls it
+    for every answer."""
+    pace = getattr(_running, 'pace', None)
+    if pace is not None and _running.paced:
+        pace.answered(seconds)
 
 
 def server_pushed_back():
@@ -238,6 +263,7 @@ class TaskRunner(object):
         self._unfinished = 0
         self._fatal_error = None
         self.pace = pace if pace is not None else Pace(jobs)
+        self.pace.notify_growth(self._more_workers)
 
     def __enter__(self):
         return self
@@ -248,13 +274,22 @@ class TaskRunner(object):
         else:
             self.interrupt()
 
-    def submit(self, path, task, *args):
-        """Run ``task(*args)`` on a worker; a failure is recorded against ``path``."""
+    def submit(self, path, task, *args, size=0):
+        """Run ``task(*args)`` on a worker; a failure is recorded against ``path``.
+
+        ``size`` is the bytes the task moves: over :data:`BULK_TASK_SIZE`, the answers of
+        its calls do not raise the pace.
+        """
         with self._changed:
             if self._fatal_error is not None or self.stop.is_set:
                 return
-            self._queue.append((path, task, args))
+            self._queue.append((path, task, args, size <= BULK_TASK_SIZE))
             self._unfinished += 1
+            self._start_workers()
+
+    def _more_workers(self):
+        """The pace grew: start the queued tasks it allows now."""
+        with self._changed:
             self._start_workers()
 
     def _start_workers(self):
@@ -341,16 +376,12 @@ class TaskRunner(object):
                 self._idle -= 1
                 if not self._queue:
                     return
-                path, task, args = self._queue.popleft()
+                path, task, args, _running.paced = self._queue.popleft()
                 self._running += 1
-            started = time.monotonic()
             try:
                 if self._fatal_error is None and not self.stop.is_set:
-                    with self.reporting(path) as outcome:
+                    with self.reporting(path):
                         task(*args)
-                    # Retryable errors told the pace already (server_pushed_back).
-                    if outcome.succeeded:
-                        self.pace.finished(time.monotonic() - started)
             except Stopped:
                 pass
             except self._fatal as error:

@@ -11,18 +11,19 @@ from pydas.hashahead import HashAhead
 from pydas.localtree import LocalFile
 from pydas.retries import retrying
 from pydas.transfer import TransferResult
+from pydas import workers
 from pydas.workers import (
-    PACE_JITTER, PACE_STEP, SHORT_TASK, SLOW_FACTOR, STARTING_JOBS, Pace, Stop, Stopped,
-    TaskRunner)
+    BULK_TASK_SIZE, PACE_JITTER, PACE_STEP, SHORT_ANSWER, SLOW_FACTOR, STARTING_JOBS, Pace,
+    Stop, Stopped, TaskRunner)
 
 from tests.transfer.helpers import write_tree
 
 
-def test_pace_grows_per_flat_short_task_up_to_the_cap():
+def test_pace_grows_per_flat_short_answer_up_to_the_cap():
     pace = Pace(cap=7)
     assert pace.limit == STARTING_JOBS
     for _ in range(10):
-        pace.finished(0.06)
+        pace.answered(0.06)
     assert pace.limit == 7
 
 
@@ -30,29 +31,29 @@ def test_pace_starts_at_the_cap_when_jobs_is_smaller():
     assert Pace(cap=2).limit == 2
 
 
-def test_pace_shrinks_when_short_tasks_get_much_slower():
+def test_pace_shrinks_when_short_answers_get_much_slower():
     pace = Pace(cap=64)
     for _ in range(8):
-        pace.finished(0.05)
+        pace.answered(0.05)
     assert pace.limit == STARTING_JOBS + 8 * PACE_STEP
-    pace.finished(0.05 * (SLOW_FACTOR - 1))  # not flat, not slow yet
+    pace.answered(0.05 * (SLOW_FACTOR - 1))  # not flat, not slow yet
     assert pace.limit == STARTING_JOBS + 8 * PACE_STEP
     for _ in range(3):
-        pace.finished(0.05 * SLOW_FACTOR + PACE_JITTER + 0.01)
+        pace.answered(0.05 * SLOW_FACTOR + PACE_JITTER + 0.01)
     assert pace.limit == STARTING_JOBS + 8 * PACE_STEP - 3
 
 
-def test_pace_leaves_long_tasks_out():
+def test_pace_leaves_long_answers_out():
     pace = Pace(cap=32)
-    pace.finished(SHORT_TASK + 1)
-    pace.finished(SHORT_TASK * 10)
+    pace.answered(SHORT_ANSWER + 1)
+    pace.answered(SHORT_ANSWER * 10)
     assert pace.limit == STARTING_JOBS
 
 
 def test_pace_halves_on_pushback_and_never_goes_below_one():
     pace = Pace(cap=64)
     for _ in range(12):
-        pace.finished(0.02)
+        pace.answered(0.02)
     pace.pushed_back()
     assert pace.limit == (STARTING_JOBS + 12 * PACE_STEP) // 2
     for _ in range(10):
@@ -68,7 +69,7 @@ def run_tasks(jobs, tasks):
     return runner, result
 
 
-def test_quick_tasks_let_more_run_at_once_and_never_more_than_the_limit():
+def test_quick_answers_let_more_run_at_once_and_never_more_than_the_limit():
     lock = threading.Lock()
     running = [0, 0]  # now, most at once
 
@@ -76,6 +77,7 @@ def test_quick_tasks_let_more_run_at_once_and_never_more_than_the_limit():
         with lock:
             running[0] += 1
             running[1] = max(running[1], running[0])
+        workers.answered(0.001)  # as the transport does for each answer
         with lock:
             running[0] -= 1
 
@@ -90,6 +92,44 @@ def test_quick_tasks_let_more_run_at_once_and_never_more_than_the_limit():
         runner.pace.limit = 8
         for number in range(8):
             runner.submit('waits%d' % number, barrier.wait)
+    assert not result.failed
+
+
+def test_an_answer_starts_queued_tasks_before_its_task_ends():
+    """A task of several calls raises the pace with its first answer: the tasks waiting
+    start while it goes on."""
+    started = threading.Semaphore(0)
+    release = threading.Event()
+
+    def first_answer_then_wait():
+        started.release()
+        workers.answered(0.001)
+        assert release.wait(10)
+
+    result = TransferResult()
+    with TaskRunner(32, result) as runner:
+        for number in range(STARTING_JOBS + PACE_STEP):
+            runner.submit('t%d' % number, first_answer_then_wait)
+        # Every task runs at once although none has ended: the answers made room.
+        for _ in range(STARTING_JOBS + PACE_STEP):
+            assert started.acquire(timeout=10)
+        release.set()
+    assert not result.failed
+
+
+def test_answers_of_bulk_tasks_and_outside_tasks_leave_the_pace_alone():
+    def answers():
+        for _ in range(5):
+            workers.answered(0.001)
+
+    result = TransferResult()
+    with TaskRunner(32, result) as runner:
+        runner.submit('big', answers, size=BULK_TASK_SIZE + 1)
+    assert runner.pace.limit == STARTING_JOBS
+    answers()  # this thread is no worker: nothing to tell
+    with TaskRunner(32, result) as runner:
+        runner.submit('small', answers, size=BULK_TASK_SIZE)
+    assert runner.pace.limit == STARTING_JOBS + 5 * PACE_STEP
     assert not result.failed
 
 
@@ -133,7 +173,7 @@ def test_retryable_errors_in_tasks_halve_the_pace():
         runner.pace.limit = 16
         runner.submit('f', fails_once_then_works)
     assert not result.failed and len(calls) == 2
-    assert runner.pace.limit == 16 // 2 + PACE_STEP
+    assert runner.pace.limit == 16 // 2
     with TaskRunner(32, result) as runner:
         runner.pace.limit = 16
         runner.submit('g', fails)
