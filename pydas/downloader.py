@@ -126,7 +126,9 @@ def download_path(client, server_path, local_path='.', jobs=DEFAULT_JOBS, progre
     downloader = _Downloader(client, jobs, progress, attempts)
     if resource.kind == 'item':
         return downloader.download_item(resource.id, local_path)
-    return downloader.download_folder(resource.id, local_path, resource.record)
+    # Folder callbacks get the folder's whole record, as midas.folder.get gives it.
+    listed = None if client.folder_download_callbacks else resource.record
+    return downloader.download_folder(resource.id, local_path, listed)
 
 
 def download_folder(client, folder_id, path='.', jobs=DEFAULT_JOBS, progress=None,

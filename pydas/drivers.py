@@ -10,6 +10,7 @@ parameters.
 """
 
 import contextlib
+import http.client
 import json
 import logging
 import os
@@ -132,14 +133,17 @@ class _DownloadBody(object):
         finally:
             self.close()
 
-    def read(self, size):
-        """Read the next bytes of the body, at most ``size``; ``b''`` at the end.
+    def read(self, size=-1):
+        """Read the next bytes of the body, at most ``size`` (all that is left when
+        negative); ``b''`` at the end.
 
         :param size: bytes to read at most
         :type size: int
         :rtype: bytes
         :raises pydas.exceptions.RequestError: if the connection broke before the end
         """
+        if size is None or size < 0:
+            return b''.join(iter(lambda: self.read(CHUNK_SIZE), b''))
         size = self._left(size)
         if not size:
             return b''
@@ -174,7 +178,7 @@ class _DownloadBody(object):
         try:
             yield
         except (urllib3.exceptions.HTTPError, requests.exceptions.RequestException,
-                OSError) as exc:
+                http.client.HTTPException, OSError) as exc:
             raise self._broken() from exc
 
     def _count(self, count):

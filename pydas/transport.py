@@ -371,7 +371,8 @@ class Transport(object):
                     continue
                 raise RequestError(self._failure_message(api_method, url, exc, secrets),
                                    method=api_method, request=exc.request) from exc
-            if response.status_code < 500:
+            if response.status_code < 500 and replayable:
+                # A body streamed from a file takes the time of its bytes, not of a round trip.
                 workers.answered(time.monotonic() - started)
             if (read_only and response.status_code in self.retry.statuses
                     and attempt < self.retry.total):

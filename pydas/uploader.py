@@ -134,7 +134,7 @@ class _Uploader(object):
                 self._hashes.add(node.files)
                 self._runner.submit(node.path, self._upload_item, node, folder_id,
                                     existing_items.get(node.name), name_free,
-                                    size=max([0] + [part.size for part in node.files]))
+                                    size=node.files[0].size if node.files else 0)
 
     def _upload_folder(self, node, parent_id):
         """Create the folder; return what :meth:`_upload_children` goes on with inside it."""

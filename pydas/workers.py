@@ -108,7 +108,7 @@ def answered(seconds):
     moves bulk data) that an API call answered after ``seconds``; the transport calls it
     for every answer."""
     pace = getattr(_running, 'pace', None)
-    if pace is not None and _running.paced:
+    if pace is not None and getattr(_running, 'paced', True):
         pace.answered(seconds)
 
 

@@ -3,11 +3,16 @@
 import hashlib
 import io
 import logging
+import os
+import socket
+import threading
 import tracemalloc
 
 import pytest
+import requests
 
 from pydas import exceptions
+from pydas.drivers import _DownloadBody
 from pydas.text import repair_text
 from pydas.transport import filename_from_disposition
 
@@ -188,3 +193,48 @@ def test_downloads_not_read_to_the_end_close_the_connection(comm, token, item_id
     _, body = comm.stream_bitstream(bitstream_id, token=token)
     assert b''.join(body) == content
     assert connections_opened(caplog) == 2
+
+
+def serve_once(answer):
+    """A one-shot HTTP server on 127.0.0.1 sending ``answer`` raw; return its URL."""
+    listener = socket.socket()
+    listener.bind(('127.0.0.1', 0))
+    listener.listen(1)
+
+    def run():
+        connection, _ = listener.accept()
+        connection.recv(65536)
+        connection.sendall(answer)
+        connection.close()
+        listener.close()
+
+    threading.Thread(target=run, daemon=True).start()
+    return 'http://127.0.0.1:%d/' % listener.getsockname()[1]
+
+
+@pytest.mark.parametrize('mode', ['iterate', 'read', 'readinto'])
+def test_a_chunked_download_body_cut_in_a_chunk_is_a_broken_connection(mode):
+    """No Midas download is chunked; a proxy in between may make it so."""
+    whole = (b'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n'
+             b'5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n')
+    assert b''.join(_DownloadBody(requests.get(serve_once(whole), stream=True), None, 'm')) \
+        == b'hello world'
+    body = _DownloadBody(requests.get(serve_once(whole[:-20]), stream=True), None, 'm')
+    with pytest.raises(exceptions.RequestError, match='connection broke'):
+        if mode == 'iterate':
+            b''.join(body)
+        elif mode == 'read':
+            body.read()
+        else:
+            while body.readinto(bytearray(100)):
+                pass
+
+
+def test_a_download_body_reads_whole_or_in_parts(server, comm, token, item_id):
+    content = os.urandom(300000)
+    comm.perform_upload(comm.generate_upload_token(token, item_id, 'r.bin'), 'r.bin',
+                        filepath=io.BytesIO(content))
+    _, body = comm.download_item(item_id, token)
+    assert body.read(10) == content[:10]
+    assert body.read() == content[10:]
+    assert body.read() == b'' and body.read(5) == b''

@@ -127,6 +127,7 @@ def test_answers_of_bulk_tasks_and_outside_tasks_leave_the_pace_alone():
         runner.submit('big', answers, size=BULK_TASK_SIZE + 1)
     assert runner.pace.limit == STARTING_JOBS
     answers()  # this thread is no worker: nothing to tell
+    assert runner.pace.limit == STARTING_JOBS
     with TaskRunner(32, result) as runner:
         runner.submit('small', answers, size=BULK_TASK_SIZE)
     assert runner.pace.limit == STARTING_JOBS + 5 * PACE_STEP
@@ -215,3 +216,44 @@ def test_files_are_hashed_ahead_in_order_and_errors_go_to_their_file(tmp_path):
     with pytest.raises(Stopped):
         hashes.take(LocalFile(paths[0], 9))
     waiting.join()
+
+
+def test_each_answer_of_the_server_feeds_the_pace_but_not_a_5xx(midas_server, client):
+    def version_calls():
+        for _ in range(3):
+            client.communicator.get_server_version()
+
+    result = TransferResult()
+    with TaskRunner(32, result) as runner:
+        runner.submit('three calls', version_calls)
+    assert runner.pace.limit == STARTING_JOBS + 3 * PACE_STEP
+    # A 503, retried by the transport, is no answer to learn from; the retry's is.
+    midas_server.faults.fail_next(1, status=503, method='midas.version')
+    with TaskRunner(32, result) as runner:
+        runner.submit('one call', client.communicator.get_server_version)
+    assert runner.pace.limit == STARTING_JOBS + PACE_STEP
+    assert not result.failed
+
+
+@pytest.mark.parametrize('bulk_size', [BULK_TASK_SIZE, 0])
+def test_transfers_feed_the_pace_with_the_answers_of_their_small_tasks(
+        midas_server, client, tmp_path, monkeypatch, bulk_size):
+    """Token and check of an upload, item.get and GET of a download count; a PUT (timed by
+    its bytes) does not, nor does any call of a task moving more than BULK_TASK_SIZE."""
+    monkeypatch.setattr(workers, 'BULK_TASK_SIZE', bulk_size)
+    counted = []
+    answered = Pace.answered
+    monkeypatch.setattr(Pace, 'answered', lambda pace, seconds: (
+        counted.append(threading.current_thread().name), answered(pace, seconds)))
+    write_tree(str(tmp_path / 'up'), dict(('tree/f%d.txt' % number, b'%d' % number)
+                                          for number in range(3)))
+    client.upload(str(tmp_path / 'up' / 'tree'))
+    uploads = len(counted)
+    del counted[:]
+    client.download('/users/Ada_Lovelace/Private/tree', str(tmp_path / 'down'))
+    assert all(name.startswith('pydas-transfer-') for name in counted)
+    if bulk_size:
+        assert (uploads, len(counted)) == (3 * 2, 3 * 2)
+    else:
+        # Only the item.get tasks of the download move nothing.
+        assert (uploads, len(counted)) == (0, 3)

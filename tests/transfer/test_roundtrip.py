@@ -270,6 +270,11 @@ def test_a_folder_found_by_its_path_is_not_fetched_again(midas_server, client, t
     client.download_folder_recursive(tree_id, str(tmp_path / 'by_id'))
     assert len(calls_of(midas_server, 'midas.folder.get')) == 1
     assert read_tree(str(tmp_path / 'by_id')) == read_tree(str(tmp_path / 'down'))
+    # Folder callbacks get the folder's record as midas.folder.get gives it, parent included.
+    records = []
+    client.add_folder_download_callback(lambda comm, token, folder, path: records.append(folder))
+    client.download('/users/Ada_Lovelace/Private/tree', str(tmp_path / 'with_callback'))
+    assert records[-1]['name'] == 'tree' and 'parent' in records[-1]
 
 
 def test_many_jobs_keep_their_connections(midas_server, client, tmp_path, caplog):
