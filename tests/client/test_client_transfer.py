@@ -12,9 +12,9 @@ import pytest
 import requests
 
 from pydas import exceptions
-from pydas.drivers import _DownloadBody
+from pydas.drivers import _DownloadBody, _UploadBody
 from pydas.text import repair_text
-from pydas.transport import filename_from_disposition
+from pydas.transport import CHUNK_SIZE, filename_from_disposition
 
 from .helpers import last_call
 
@@ -43,6 +43,18 @@ def test_large_upload_keeps_memory_flat(server, comm, token, item_id, tmp_path):
     bitstream = comm.item_get(token, item_id)['revisions'][-1]['bitstreams'][0]
     assert int(bitstream['sizebytes']) == size
     assert last_call(server, 'midas.upload.perform').query['length'] == str(size)
+
+
+def test_an_upload_in_flight_holds_one_chunk_of_memory(tmp_path):
+    """Whatever the file's size: 32 files sent at once hold 32 MiB, not 32 files."""
+    content = os.urandom(3 * CHUNK_SIZE + 5)
+    with open(str(tmp_path / 'f'), 'wb') as stream:
+        stream.write(content)
+    with open(str(tmp_path / 'f'), 'rb') as stream:
+        body = _UploadBody(stream, len(content))
+        chunks = [bytes(chunk) for chunk in body]
+    assert [len(chunk) for chunk in chunks] == [CHUNK_SIZE] * 3 + [5]
+    assert b''.join(chunks) == content
 
 
 def test_resume_an_interrupted_upload(server, comm, token, item_id):
