@@ -278,7 +278,7 @@ class TaskRunner(object):
         """Run ``task(*args)`` on a worker; a failure is recorded against ``path``.
 
         ``size`` is the bytes the task moves: over :data:`BULK_TASK_SIZE`, the answers of
-        its calls do not raise the pace.
+        its calls do not feed the pace.
         """
         with self._changed:
             if self._fatal_error is not None or self.stop.is_set:
