@@ -175,14 +175,8 @@ def parse_args(argv):
     parser.add_argument('--size-mib', type=int, help='bytes in the tree (default 256)')
     parser.add_argument('--files', type=int, help='files in the tree (default 512)')
     parser.add_argument('--runs', type=int, help='runs to take the median of (default 5)')
-    args = parser.parse_args(argv)
-    if args.size_mib is None:
-        args.size_mib = 32 if args.quick else 256
-    if args.files is None:
-        args.files = 128 if args.quick else 512
-    if args.runs is None:
-        args.runs = 3 if args.quick else 5
-    return args
+    return common.fill_defaults(parser.parse_args(argv), size_mib=(32, 256), files=(128, 512),
+                                runs=(3, 5))
 
 
 def main(argv=None):

@@ -396,12 +396,9 @@ def parse_args(argv):
     parser.add_argument('--no-netns', dest='netns', action='store_false',
                         help='skip the delayed network namespace figures')
     parser.add_argument('--delay-ms', type=int, default=20, help='netns link delay (20)')
-    args = parser.parse_args(argv)
-    defaults = (32, 100, 300, 20, 50) if args.quick else (1024, 1000, 3000, 200, 200)
-    for name, default in zip(('size_mib', 'files', 'calls', 'netns_files', 'netns_calls'),
-                             defaults):
-        if getattr(args, name, None) is None:
-            setattr(args, name, default)
+    args = common.fill_defaults(parser.parse_args(argv), size_mib=(32, 1024),
+                                files=(100, 1000), calls=(300, 3000), netns_files=(20, 200),
+                                netns_calls=(50, 200))
     args.netns_files = min(args.netns_files, args.files)
     return args
 

@@ -738,12 +738,9 @@ def parse_args(argv):
     unknown = set(args.sections) - set(SECTIONS)
     if unknown:
         parser.error('unknown sections: %s' % ', '.join(sorted(unknown)))
-    quick = args.quick
-    for name, quick_value, value in (('runs', 2, 3), ('big_mib', 64, 1024),
-                                     ('rerun_mib', 32, 256), ('calls', 30, 100)):
-        if getattr(args, name) is None:
-            setattr(args, name, quick_value if quick else value)
-    args.counts = [200, 1000] if quick else [1000, 5000] + ([50000] if args.full else [])
+    common.fill_defaults(args, runs=(2, 3), big_mib=(64, 1024), rerun_mib=(32, 256),
+                         calls=(30, 100))
+    args.counts = [200, 1000] if args.quick else [1000, 5000] + ([50000] if args.full else [])
     return args
 
 

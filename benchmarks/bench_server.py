@@ -127,12 +127,8 @@ def parse_args(argv):
     parser.add_argument('--quick', action='store_true', help='small sizes, a few seconds')
     parser.add_argument('--size-mib', type=int, help='size of the big file (default 1024)')
     parser.add_argument('--calls', type=int, help='latency calls per client (default 3000)')
-    args = parser.parse_args(argv)
-    if args.size_mib is None:
-        args.size_mib = 64 if args.quick else 1024
-    if args.calls is None:
-        args.calls = 300 if args.quick else 3000
-    return args
+    return common.fill_defaults(parser.parse_args(argv), size_mib=(64, 1024),
+                                calls=(300, 3000))
 
 
 def main(argv=None):

@@ -30,6 +30,17 @@ SERVER_START_TIMEOUT = 60.0
 SERVER_STOP_TIMEOUT = 15.0
 
 
+# --- command line -------------------------------------------------------------------------
+
+def fill_defaults(args, **defaults):
+    """Give every option of ``args`` left unset its default: ``name=(quick, full)``, the
+    first with ``--quick``."""
+    for name, (quick, full) in defaults.items():
+        if getattr(args, name, None) is None:
+            setattr(args, name, quick if args.quick else full)
+    return args
+
+
 # --- timing ---------------------------------------------------------------------------------
 
 class Stopwatch(object):
