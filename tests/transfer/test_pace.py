@@ -16,6 +16,7 @@ from pydas.workers import (
     BULK_TASK_SIZE, PACE_JITTER, PACE_STEP, SHORT_ANSWER, SLOW_FACTOR, STARTING_JOBS, Pace,
     Stop, Stopped, TaskRunner)
 
+from polling import poll
 from tests.transfer.helpers import write_tree
 
 
@@ -132,6 +133,35 @@ def test_answers_of_bulk_tasks_and_outside_tasks_leave_the_pace_alone():
         runner.submit('small', answers, size=BULK_TASK_SIZE)
     assert runner.pace.limit == STARTING_JOBS + 5 * PACE_STEP
     assert not result.failed
+
+
+def test_a_finished_task_wakes_no_idle_worker(monkeypatch):
+    """32 tasks ending one after the other wake about one thread each, not every worker
+    already idle (which cost a sixth of the client's CPU over many small files)."""
+    wakeups = [0]
+
+    class CountingCondition(threading.Condition):
+        def wait(self, timeout=None):
+            try:
+                return super(CountingCondition, self).wait(timeout)
+            finally:
+                wakeups[0] += 1
+
+    releases = [threading.Event() for _ in range(32)]
+    monkeypatch.setattr(workers.threading, 'Condition', CountingCondition)
+    result = TransferResult()
+    with TaskRunner(32, result) as runner:
+        runner.pace.limit = 32
+        for number, release in enumerate(releases):
+            runner.submit('task %d' % number, release.wait, 10)
+        assert poll(lambda: runner._running == 32)
+        for number, release in enumerate(releases):
+            release.set()
+            assert poll(lambda: runner._unfinished == 31 - number)
+    assert not result.failed
+    # Starting and closing wake each worker about once (64); waking every idle worker at
+    # each end would add 0 + 1 + ... + 31 = 496.
+    assert wakeups[0] <= 3 * 32
 
 
 def test_explicit_jobs_caps_the_tasks_at_once():
