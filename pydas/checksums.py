@@ -17,6 +17,10 @@ HASH_CHUNK_SIZE = 4 * CHUNK_SIZE
 #: Buffers taking turns between receiving and the hashing thread of :class:`ReceivingMD5`.
 HASH_QUEUE_CHUNKS = 8
 
+#: Bytes to receive above which :class:`ReceivingMD5` hashes on a thread of its own (below,
+#: starting the thread costs more than the overlap saves).
+BACKGROUND_HASH_MIN_SIZE = 8 * CHUNK_SIZE
+
 
 def md5_state(path):
     """Return the MD5 state of a file's content and its size, reading it once in chunks.
@@ -72,22 +76,24 @@ class ReceivingMD5(object):
     """Buffers to receive a file into, and the MD5 of what they received.
 
     Take a buffer with :meth:`buffer`, fill it, then hand it to :meth:`update`,
-    which hashes it and makes it available again. In the ``background``, the
-    hashing runs on a thread of its own, overlapping with the network
-    (hashlib releases the GIL), over :data:`HASH_QUEUE_CHUNKS` buffers that
-    take turns, so memory stays bounded and nothing is copied; otherwise one
-    buffer is hashed on the calling thread. :meth:`close` ends the thread in
-    any case; use the object as a context manager.
+    which hashes it and makes it available again. When more than
+    :data:`BACKGROUND_HASH_MIN_SIZE` bytes are to come, the hashing runs on a
+    thread of its own, overlapping with the network (hashlib releases the GIL),
+    over :data:`HASH_QUEUE_CHUNKS` buffers that take turns, so memory stays
+    bounded and nothing is copied; otherwise one buffer is hashed on the
+    calling thread. :meth:`close` ends the thread in any case; use the object
+    as a context manager.
 
     :param digest: the MD5 state to continue (e.g. of bytes already on disk)
     :type digest: hashlib.md5
     :param buffer_size: bytes per buffer
     :type buffer_size: int
-    :param background: hash on a thread of its own
-    :type background: bool
+    :param expected_size: bytes to be received
+    :type expected_size: int
     """
 
-    def __init__(self, digest, buffer_size, background):
+    def __init__(self, digest, buffer_size, expected_size):
+        background = expected_size > BACKGROUND_HASH_MIN_SIZE
         self._digest = digest
         self._free = queue.Queue()
         for _ in range(HASH_QUEUE_CHUNKS if background else 1):

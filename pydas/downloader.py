@@ -45,9 +45,6 @@ _LINK_MIMETYPE = 'url'
 # What a download needs of a bitstream's record.
 _BITSTREAM_KEYS = ('bitstream_id', 'name', 'mimetype', 'sizebytes', 'checksum')
 
-# Bytes to receive above which the MD5 is computed on a thread of its own.
-BACKGROUND_HASH_MIN_SIZE = 8 * CHUNK_SIZE
-
 #: Why an item without bitstreams is skipped.
 EMPTY_ITEM = 'empty item (no bitstream): nothing created'
 
@@ -386,9 +383,7 @@ class _Downloader(object):
             partial.truncate()
         digest, offset = partial.md5_state()
         meter.seek(offset)
-        # Above BACKGROUND_HASH_MIN_SIZE, hash on another thread while this one receives.
-        with ReceivingMD5(digest, max(1, min(CHUNK_SIZE, size - offset)),
-                          background=size - offset > BACKGROUND_HASH_MIN_SIZE) as md5:
+        with ReceivingMD5(digest, max(1, min(CHUNK_SIZE, size - offset)), size - offset) as md5:
             if offset < size:
                 self._append(bitstream_id, partial, md5, size, meter)
             received_md5 = md5.hexdigest()

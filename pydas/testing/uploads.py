@@ -169,7 +169,7 @@ def _receive(call, upload_token, length):
     # Midas's read loop also stops at a chunk that is exactly "0" (PHP falsiness, §7.6 #43);
     # not emulated: no client can work around that data loss, so tests gain nothing.
     with open(path, 'ab') as output, \
-            ReceivingMD5(digest, min(CHUNK, max(length - size, 1)), background=True) as md5:
+            ReceivingMD5(digest, min(CHUNK, max(length - size, 1)), length - size) as md5:
         sink = output if lag is None else lagging.HeldTail(output, lag['held_bytes'])
         try:
             while size < length and call.body is not None:

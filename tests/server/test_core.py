@@ -1,6 +1,10 @@
 """System, users, login, tokens and the wire format, over raw HTTP."""
 
+import collections
+
 import requests
+
+from pydas.testing.storage import ALPHANUMERIC, random_string
 
 from midas_api import Api
 
@@ -113,3 +117,13 @@ def test_keep_alive_reuses_connection(midas_server):
     for _ in range(20):
         api.ok('midas.version')
     assert len(api.session.get_adapter(api.url).poolmanager.pools) == 1
+
+
+def test_random_strings_have_the_length_asked_and_every_character_as_likely():
+    for length in (0, 1, 32, 64, 300):
+        assert len(random_string(length)) == length
+    counts = collections.Counter(''.join(random_string(64) for _ in range(2000)))
+    assert sorted(counts) == sorted(ALPHANUMERIC)
+    # The first 8 characters come 16,516 times in all if every character is as likely
+    # (standard deviation 120), and 20,000 times if bytes 248-255 were mapped to them.
+    assert sum(counts[character] for character in ALPHANUMERIC[:8]) < 17300
