@@ -7,7 +7,8 @@ where a retry cannot do harm (:class:`Retry`):
 
 * a connection that failed before the request was sent, for any method
   (but never a request with a streamed upload body);
-* a broken connection (also an answer cut short) or an HTTP 502/503/504
+* a broken connection (also an answer cut short, even among its headers) or an HTTP
+  502/503/504
   (honouring ``Retry-After``) for the read-only methods of :data:`READ_ONLY_METHODS`.
 
 An application error (``stat: fail``) is never retried. Secrets (password,
@@ -358,6 +359,7 @@ class Transport(object):
                     response = self._send_prepared(verb, url, kwargs)
                 else:
                     response = self.session.request(verb, url, **kwargs)
+                _check_answer_arrived(response, kwargs.get('stream', self.session.stream))
             except requests.exceptions.SSLError as exc:
                 raise _tls_failure(api_method, url, exc, secrets) from exc
             except requests.exceptions.RequestException as exc:
@@ -510,6 +512,22 @@ def _tls_failure(api_method, url, exc, secrets):
                                      method=api_method)
     return SSLVerificationFailed('the TLS connection to %s failed (%s): %s'
                                  % (_origin(url), api_method, reason), method=api_method)
+
+
+def _check_answer_arrived(response, streamed):
+    """Raise the broken-connection error of requests for an empty 2xx answer that was to be
+    read until the connection closed (no ``Content-Length``, not chunked): the connection
+    broke before the body. http.client takes the end of the stream for the end of the
+    headers, so even an answer cut among its headers looks like that. No Midas API answer is
+    empty, but a redirect, which is not 2xx."""
+    if streamed or not 200 <= response.status_code < 300 or response.content:
+        return
+    headers = response.headers
+    if 'Content-Length' in headers or 'chunked' in headers.get('Transfer-Encoding', '').lower():
+        return
+    raise requests.exceptions.ChunkedEncodingError(
+        'the connection closed before the answer had a body', request=response.request,
+        response=response)
 
 
 def _mount_adapters(session, pool_size):

@@ -40,10 +40,12 @@ class CuttingRelay(object):
     :param armed: whether to cut from the start (else from when :attr:`armed` is set)
     :param rate: (optional) bytes per second each direction of a connection moves at
         most, to keep a transfer going long enough to interrupt it
+    :param plan: (optional) the cuts of the first connections, in order, as (direction,
+        byte position) pairs; the random ones come after them
     """
 
     def __init__(self, target_url, seed=0, max_cuts=0, span=1, probability=0.5, armed=True,
-                 rate=None):
+                 rate=None, plan=()):
         parts = urlsplit(target_url)
         self._target = (parts.hostname, parts.port)
         self._path = parts.path
@@ -51,6 +53,7 @@ class CuttingRelay(object):
         self._max_cuts = max_cuts
         self._span = span if isinstance(span, dict) else {UPSTREAM: span, DOWNSTREAM: span}
         self._probability = probability
+        self._plan = list(plan)
         #: bytes per second each direction of a connection moves at most (None: no limit)
         self.rate = rate
         self._lock = threading.Lock()
@@ -116,6 +119,10 @@ class CuttingRelay(object):
 
     def _plan_cut(self):
         with self._lock:
+            if self._plan:
+                cut = self._plan.pop(0)
+                self.planned.append(cut)
+                return cut
             if (not self.armed or len(self.planned) >= self._max_cuts
                     or self._random.random() >= self._probability):
                 return None
