@@ -46,6 +46,11 @@ PACE_JITTER = 0.01
 #: Seconds a stopped transfer waits for its running tasks to end.
 STOP_GRACE = 1.5
 
+#: Seconds between two looks for a Ctrl-C while waiting for the end of a transfer: where a
+#: Ctrl-C cannot break a wait on a lock (Windows before Python 3.14), it shows only when the
+#: waiting thread runs again.
+INTERRUPT_CHECK_INTERVAL = 0.1
+
 
 class Pace(object):
     """How many tasks a :class:`TaskRunner` runs at once.
@@ -343,7 +348,7 @@ class TaskRunner(object):
         try:
             with self._lock:
                 while self._unfinished and self._fatal_error is None:
-                    self._settled.wait()
+                    self._settled.wait(INTERRUPT_CHECK_INTERVAL)
         except BaseException:
             self.interrupt()
             raise

@@ -1,7 +1,9 @@
 """The pace of transfers (concurrency that grows while the server keeps up, within jobs),
 and the hashing of upload files ahead of their sending."""
 
+import _thread
 import threading
+import time
 
 import pytest
 
@@ -162,6 +164,34 @@ def test_a_finished_task_wakes_no_idle_worker(monkeypatch):
     # Starting and closing wake each worker about once (64); waking every idle worker at
     # each end would add 0 + 1 + ... + 31 = 496.
     assert wakeups[0] <= 3 * 32
+
+
+def test_a_ctrl_c_that_cannot_break_a_lock_wait_still_stops_the_transfer_soon():
+    """_thread.interrupt_main() marks a Ctrl-C without waking the main thread, as Windows
+    does (before Python 3.14) for a thread waiting on a lock: wait() must see it soon, not
+    once every task has run (25 x 0.5 s here)."""
+    release = threading.Event()
+    started = []
+
+    def task():
+        started.append(1)
+        release.wait(0.5)
+
+    runner = TaskRunner(4, TransferResult())
+    runner.pace.limit = 4
+    for number in range(100):
+        runner.submit('task %d' % number, task)
+    ctrl_c = threading.Timer(0.1, _thread.interrupt_main)
+    began = time.monotonic()
+    ctrl_c.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            runner.wait()
+    finally:
+        release.set()
+        ctrl_c.join()
+    assert time.monotonic() - began < 3
+    assert len(started) <= 8
 
 
 def test_explicit_jobs_caps_the_tasks_at_once():
