@@ -7,9 +7,9 @@ where a retry cannot do harm (:class:`Retry`):
 
 * a connection that failed before the request was sent, for any method
   (but never a request with a streamed upload body);
-* a broken connection (also an answer cut short, even among its headers) or an HTTP
-  502/503/504
-  (honouring ``Retry-After``) for the read-only methods of :data:`READ_ONLY_METHODS`.
+* a broken connection (also an answer cut short, even among its headers) or an
+  HTTP 502/503/504 (honouring ``Retry-After``) for the read-only methods of
+  :data:`READ_ONLY_METHODS`.
 
 An application error (``stat: fail``) is never retried. Secrets (password,
 API key, tokens...) are redacted (:mod:`pydas.redaction`) from every log line,
