@@ -1,5 +1,8 @@
 """Helpers of the client tests."""
 
+import socket
+import threading
+
 from midas_calls import last_call
 
 
@@ -14,3 +17,25 @@ def sent(server, method):
     params = dict(call.query, **call.form)
     params.pop('method')
     return params
+
+
+def serve_once(answer):
+    """A one-shot HTTP server on 127.0.0.1 that reads a request and sends ``answer`` raw,
+    then closes: for answers no Midas server sends (cut headers, chunked bodies).
+
+    :returns: its URL
+    """
+    listener = socket.create_server(('127.0.0.1', 0))
+    listener.settimeout(10)
+
+    def run():
+        try:
+            connection, _ = listener.accept()
+            with connection:
+                connection.recv(65536)
+                connection.sendall(answer)
+        finally:
+            listener.close()
+
+    threading.Thread(target=run, daemon=True).start()
+    return 'http://127.0.0.1:%d/' % listener.getsockname()[1]

@@ -11,7 +11,7 @@ from pydas import exceptions
 from pydas.core import Communicator
 from pydas.transport import Retry, Timeout
 
-from .helpers import last_call
+from .helpers import last_call, serve_once
 
 
 def free_port():
@@ -238,23 +238,8 @@ def test_an_answer_cut_in_its_headers_is_a_broken_connection_not_a_crash():
     """A connection broken after "Content-Type: application/json; charset" (no "="):
     requests' charset guess would raise AttributeError on it, and http.client takes the
     end of the stream for the end of the headers."""
-    listener = socket.create_server(('127.0.0.1', 0))
-
-    def answer_once():
-        connection, _ = listener.accept()
-        with connection:
-            connection.recv(65536)
-            connection.sendall(b'HTTP/1.1 200 OK\r\nContent-Type: application/json; charset')
-            connection.shutdown(socket.SHUT_RDWR)
-
-    server = threading.Thread(target=answer_once, daemon=True)
-    server.start()
-    try:
-        communicator = Communicator('http://127.0.0.1:%d' % listener.getsockname()[1],
-                                    retry=0)
+    url = serve_once(b'HTTP/1.1 200 OK\r\nContent-Type: application/json; charset')
+    with Communicator(url, retry=0) as communicator:
         with pytest.raises(exceptions.RequestError) as exc_info:
             communicator.get_server_version()
-        assert 'broke in the middle of the answer' in str(exc_info.value)
-    finally:
-        server.join(10)
-        listener.close()
+    assert 'broke in the middle of the answer' in str(exc_info.value)

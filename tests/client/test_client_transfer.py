@@ -4,8 +4,6 @@ import hashlib
 import io
 import logging
 import os
-import socket
-import threading
 import tracemalloc
 
 import pytest
@@ -16,7 +14,7 @@ from pydas.drivers import _DownloadBody, _UploadBody
 from pydas.text import repair_text
 from pydas.transport import CHUNK_SIZE, filename_from_disposition
 
-from .helpers import last_call
+from .helpers import last_call, serve_once
 
 
 @pytest.fixture
@@ -205,23 +203,6 @@ def test_downloads_not_read_to_the_end_close_the_connection(comm, token, item_id
     _, body = comm.stream_bitstream(bitstream_id, token=token)
     assert b''.join(body) == content
     assert connections_opened(caplog) == 2
-
-
-def serve_once(answer):
-    """A one-shot HTTP server on 127.0.0.1 sending ``answer`` raw; return its URL."""
-    listener = socket.socket()
-    listener.bind(('127.0.0.1', 0))
-    listener.listen(1)
-
-    def run():
-        connection, _ = listener.accept()
-        connection.recv(65536)
-        connection.sendall(answer)
-        connection.close()
-        listener.close()
-
-    threading.Thread(target=run, daemon=True).start()
-    return 'http://127.0.0.1:%d/' % listener.getsockname()[1]
 
 
 @pytest.mark.parametrize('mode', ['iterate', 'read', 'readinto'])
